@@ -1,0 +1,296 @@
+"""Render plot data as PNG charts (base and head on one figure), and Mermaid text as a fallback."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from bot.results import BASE, HEAD, PlotData
+
+LINE_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
+CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
+BAR_TEMPLATES = {"bar_horizontal", "bar_horizontal_sorted"}
+
+# Wide enough to read at PR-comment width (about 800 px), small enough to stay light.
+_WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.6, 100
+_STYLE = {BASE: {"color": "#7f7f7f", "linestyle": "--"}, HEAD: {"color": "#1f77b4", "linestyle": "-"}}
+_IMAGE_TYPES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"GIF8": ".gif"}
+_MERMAID_MAX_POINTS = 40
+
+
+@dataclass(frozen=True)
+class Chart:
+    plot_id: str
+    title: str
+    template: str
+    images: list[str] = field(default_factory=list)  # paths relative to the bundle
+    image_labels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mermaid: str = ""
+
+
+def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
+    """`labels` names the revisions in legends, e.g. {BASE: "main 1a2b3c4", HEAD: "feature 5d6e7f8"}."""
+    images_dir = bundle_dir / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    return [render_chart(plot, images_dir, labels) for plot in plots]
+
+
+def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
+    notes = list(plot.errors)
+    stem = file_stem(plot.id)
+    if plot.template == "image":
+        return _copy_images(plot, images_dir, stem, labels, notes)
+    present = {point["rev"] for point in plot.datapoints}
+    notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
+    if not plot.datapoints:
+        return Chart(plot.id, plot.title, plot.template, notes=notes)
+    if plot.template in CONFUSION_TEMPLATES:
+        figure = _confusion_figure(plot, labels)
+        mermaid = ""
+    elif plot.template in BAR_TEMPLATES:
+        figure = _bar_figure(plot, labels)
+        mermaid = _mermaid_bars(plot)
+    else:
+        if plot.template not in LINE_TEMPLATES:
+            notes.append(f"template {plot.template!r} drawn as a line chart")
+        figure, skipped = _line_figure(plot, labels)
+        if skipped:
+            notes.append(f"{skipped} points without numeric x/y values were left out")
+        mermaid = _mermaid_lines(plot)
+    path = images_dir / f"{stem}.png"
+    _save(figure, path)
+    return Chart(plot.id, plot.title, plot.template, [f"images/{path.name}"], [plot.title], notes, mermaid)
+
+
+def file_stem(plot_id: str) -> str:
+    """A safe, unique, stable file name for a plot id (which may be any path)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", plot_id).strip("-.")[:60] or "plot"
+    return f"{slug}-{hashlib.sha1(plot_id.encode()).hexdigest()[:8]}"
+
+
+def _new_figure(width: float = _WIDTH_IN, height: float = _HEIGHT_IN):
+    # The object API needs no display and keeps no global pyplot state.
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+
+
+def _save(figure, path: Path) -> None:
+    # No "Software" metadata and a fixed dpi keep the bytes identical for identical input.
+    figure.savefig(path, dpi=_DPI, metadata={"Software": None})
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def series_by_revision(plot: PlotData) -> dict[tuple[str, str, str], tuple[list[float], list[float], int]]:
+    """(rev, source file, y field) -> (xs, ys, points skipped)."""
+    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for point in plot.datapoints:
+        grouped[(point["rev"], point.get("filename", ""), point.get("field", plot.y))].append(point)
+    series = {}
+    for key, points in grouped.items():
+        y_field = key[2]
+        xs, ys, skipped = [], [], 0
+        for index, point in enumerate(points):
+            x = _number(point.get(plot.x, index)) if plot.x else float(index)
+            y = _number(point.get(y_field))
+            if x is None or y is None:
+                skipped += 1
+                continue
+            xs.append(x)
+            ys.append(y)
+        series[key] = (xs, ys, skipped)
+    return dict(sorted(series.items(), key=lambda item: (item[0][0] != BASE, item[0][1], item[0][2])))
+
+
+def _line_figure(plot: PlotData, labels: dict[str, str]):
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    series = series_by_revision(plot)
+    several_fields = len({(source, y_field) for _, source, y_field in series}) > 1
+    skipped_total = 0
+    for (role, source, y_field), (xs, ys, skipped) in series.items():
+        skipped_total += skipped
+        label = labels[role] + (f" · {source}:{y_field}" if several_fields else "")
+        style = _STYLE[role]
+        if plot.template in ("scatter", "scatter_jitter"):
+            axes.scatter(xs, ys, s=10, color=style["color"], label=label, alpha=0.7)
+        elif plot.template == "smooth" and len(ys) > 4:
+            axes.plot(xs, ys, color=style["color"], alpha=0.25, linewidth=1)
+            axes.plot(xs, _moving_average(ys, max(2, len(ys) // 20)), label=label, linewidth=2, **style)
+        else:
+            axes.plot(xs, ys, label=label, linewidth=1.8, **style)
+    axes.set_title(plot.title)
+    axes.set_xlabel(plot.x_label or plot.x)
+    axes.set_ylabel(plot.y_label or plot.y)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    return figure, skipped_total
+
+
+def _moving_average(values: list[float], window: int) -> list[float]:
+    import numpy as np
+
+    kernel = np.ones(window) / window
+    padded = np.concatenate([np.full(window - 1, values[0]), values])
+    return list(np.convolve(padded, kernel, mode="valid"))
+
+
+def confusion_matrices(plot: PlotData) -> tuple[list[str], dict[str, Any]]:
+    """Class labels and role -> matrix (rows: actual = y field, columns: predicted = x field)."""
+    import numpy as np
+
+    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for point in plot.datapoints:
+        pairs[point["rev"]].append((str(point.get(plot.y)), str(point.get(plot.x))))
+    classes = sorted({label for rows in pairs.values() for pair in rows for label in pair}, key=_natural_key)
+    index = {label: position for position, label in enumerate(classes)}
+    matrices = {}
+    for role, rows in pairs.items():
+        matrix = np.zeros((len(classes), len(classes)))
+        for actual, predicted in rows:
+            matrix[index[actual], index[predicted]] += 1
+        if plot.template == "confusion_normalized":
+            totals = matrix.sum(axis=1, keepdims=True)
+            matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+        matrices[role] = matrix
+    return classes, matrices
+
+
+def _natural_key(label: str) -> tuple[int, float, str]:
+    number = _number(label)
+    return (0, number, "") if number is not None else (1, 0.0, label)
+
+
+def _confusion_figure(plot: PlotData, labels: dict[str, str]):
+    classes, matrices = confusion_matrices(plot)
+    panels = [(labels[role], matrices[role], "Blues") for role in (BASE, HEAD) if role in matrices]
+    if BASE in matrices and HEAD in matrices:
+        panels.append(("difference (head − base)", matrices[HEAD] - matrices[BASE], "RdBu"))
+    figure = _new_figure(width=3.4 * len(panels), height=3.4)
+    normalized = plot.template == "confusion_normalized"
+    for position, (title, matrix, colormap) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), position)
+        limit = max(abs(matrix).max(), 1e-9)
+        bounds = (-limit, limit) if colormap == "RdBu" else (0, limit)
+        axes.imshow(matrix, cmap=colormap, vmin=bounds[0], vmax=bounds[1])
+        axes.set_title(title, fontsize="small")
+        axes.set_xticks(range(len(classes)), classes, fontsize="x-small", rotation=45)
+        axes.set_yticks(range(len(classes)), classes, fontsize="x-small")
+        axes.set_xlabel(plot.x_label or plot.x, fontsize="small")
+        if position == 1:
+            axes.set_ylabel(plot.y_label or plot.y, fontsize="small")
+        if len(classes) <= 12:
+            for (row, column), value in _cells(matrix):
+                text = f"{value:+.2f}" if colormap == "RdBu" and normalized else (
+                    f"{value:+.0f}" if colormap == "RdBu" else (f"{value:.2f}" if normalized else f"{value:.0f}")
+                )
+                dark = abs(value) > 0.6 * limit
+                axes.text(column, row, text, ha="center", va="center", fontsize="x-small",
+                          color="white" if dark else "black")
+    figure.suptitle(plot.title)
+    return figure
+
+
+def _cells(matrix) -> Iterable[tuple[tuple[int, int], float]]:
+    rows, columns = matrix.shape
+    for row in range(rows):
+        for column in range(columns):
+            yield (row, column), float(matrix[row, column])
+
+
+def _bar_figure(plot: PlotData, labels: dict[str, str]):
+    import numpy as np
+
+    values: dict[str, dict[str, float]] = defaultdict(dict)
+    for point in plot.datapoints:
+        number = _number(point.get(plot.x))
+        if number is not None:
+            values[point["rev"]][str(point.get(plot.y))] = number
+    categories = sorted({category for per_rev in values.values() for category in per_rev}, key=_natural_key)
+    if plot.template == "bar_horizontal_sorted" and HEAD in values:
+        categories.sort(key=lambda category: values[HEAD].get(category, 0.0))
+    figure = _new_figure(height=max(2.5, 0.35 * len(categories) + 1.2))
+    axes = figure.add_subplot()
+    positions = np.arange(len(categories))
+    roles = [role for role in (BASE, HEAD) if role in values]
+    height = 0.8 / max(len(roles), 1)
+    for offset, role in enumerate(roles):
+        axes.barh(positions + offset * height, [values[role].get(c, 0.0) for c in categories], height,
+                  label=labels[role], color=_STYLE[role]["color"])
+    axes.set_yticks(positions + height * (len(roles) - 1) / 2, categories, fontsize="small")
+    axes.set_title(plot.title)
+    axes.set_xlabel(plot.x_label or plot.x)
+    axes.legend(fontsize="small")
+    return figure
+
+
+def _copy_images(plot: PlotData, images_dir: Path, stem: str, labels: dict[str, str], notes: list[str]) -> Chart:
+    images, image_labels = [], []
+    for role in (BASE, HEAD):
+        content = plot.images.get(role)
+        if content is None:
+            notes.append(f"no image in {role} ({labels[role]})")
+            continue
+        suffix = next((ext for magic, ext in _IMAGE_TYPES.items() if content.startswith(magic)), None)
+        if suffix is None:
+            notes.append(f"{role} image is not PNG, JPEG or GIF; left out")
+            continue
+        path = images_dir / f"{stem}-{role}{suffix}"
+        path.write_bytes(content)
+        images.append(f"images/{path.name}")
+        image_labels.append(labels[role])
+    return Chart(plot.id, plot.title, "image", images, image_labels, notes)
+
+
+def _mermaid_text(text: str) -> str:
+    return re.sub(r'["`<>\n\r]', " ", text)[:80]
+
+
+def _downsample(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    step = max(1, math.ceil(len(xs) / _MERMAID_MAX_POINTS))
+    return xs[::step], ys[::step]
+
+
+def _mermaid_lines(plot: PlotData) -> str:
+    """A Mermaid xychart-beta of the first series of each revision (base dashed grey is not
+    expressible there, so the order is always base first, then head)."""
+    lines = []
+    x_axis: list[float] = []
+    for role in (BASE, HEAD):
+        series = [(xs, ys) for (rev, _, _), (xs, ys, _) in series_by_revision(plot).items() if rev == role and ys]
+        if not series:
+            continue
+        xs, ys = _downsample(*series[0])
+        x_axis = x_axis if len(x_axis) >= len(xs) else xs
+        lines.append("    line [" + ", ".join(f"{y:.6g}" for y in ys) + "]")
+    if not lines:
+        return ""
+    axis = ", ".join(f"{x:g}" for x in x_axis)
+    return "\n".join(
+        ["xychart-beta", f'    title "{_mermaid_text(plot.title)}"', f"    x-axis [{axis}]", *lines]
+    )
+
+
+def _mermaid_bars(plot: PlotData) -> str:
+    head_points = [p for p in plot.datapoints if p["rev"] == HEAD and _number(p.get(plot.x)) is not None]
+    if not head_points:
+        return ""
+    head_points = head_points[:_MERMAID_MAX_POINTS]
+    categories = ", ".join(f'"{_mermaid_text(str(p.get(plot.y)))}"' for p in head_points)
+    bars = ", ".join(f"{_number(p.get(plot.x)):.6g}" for p in head_points)
+    return "\n".join(
+        ["xychart-beta horizontal", f'    title "{_mermaid_text(plot.title)}"', f"    x-axis [{categories}]", f"    bar [{bars}]"]
+    )

@@ -1,0 +1,215 @@
+"""Command line: argument parsing and exit codes; the work is in job.py and publish.py."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from bot import __version__
+from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, MrbotError
+
+log = logging.getLogger("bot")
+
+EXIT_CODES_HELP = """exit codes:
+  0  report written (and posted) and no gate failed
+  1  a gate failed: a metric regressed beyond its threshold (--fail-on-regression)
+  2  bad usage or input (the message names the file or option to fix)
+  3  the DVC pipeline failed (dvc pull / dvc repro); the report says where
+  4  the forge refused (token, permissions, not found); the report is still on disk
+"""
+
+
+class RedactSecrets(logging.Filter):
+    """Replace token values with *** in every log record."""
+
+    def __init__(self, secrets: Sequence[str]):
+        super().__init__()
+        self.secrets = [secret for secret in secrets if len(secret) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+        record.msg, record.args = message, None
+        return True
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    names = ("MRBOT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN", "AWS_SECRET_ACCESS_KEY")
+    return [environ[name] for name in names if environ.get(name)]
+
+
+def _env_flag(environ: Mapping[str, str], name: str) -> bool | None:
+    value = environ.get(name)
+    if value is None or value == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrbot",
+        description="Reproduce a DVC pipeline and report metrics, params and plots against the base branch.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mrbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = commands.add_parser(
+        "report",
+        help="build the report for the current checkout (and post it in CI)",
+        epilog=EXIT_CODES_HELP + "\nEvery option can also be set as MRBOT_<OPTION> (e.g. MRBOT_BASE).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
+    report.add_argument("--base", default=environ.get("MRBOT_BASE"),
+                        help="revision to compare with (default: the PR/MR base in CI; locally the "
+                        "merge-base with origin/HEAD, main or master)")
+    report.add_argument("--out", type=Path, default=environ.get("MRBOT_OUT"),
+                        help="bundle directory: report.md, report.json, images/ (default: mrbot-report)")
+    report.add_argument("--dry-run", action="store_true",
+                        help="print the Markdown report to stdout; contact no forge")
+    report.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"),
+                        help="Jinja2 template for the report (default: the built-in one)")
+    report.add_argument("--config", type=Path, default=environ.get("MRBOT_CONFIG"),
+                        help="config file (default: .mrbot.yml in the repository, if present)")
+    report.add_argument("--id", dest="report_id", default=environ.get("MRBOT_ID"),
+                        help="report id, so several reports can live on one PR (default: 'default')")
+    report.add_argument("--fail-on-regression", action="store_true",
+                        default=_env_flag(environ, "MRBOT_FAIL_ON_REGRESSION"),
+                        help="exit 1 when a metric regressed beyond its threshold")
+    report.add_argument("--no-pull", dest="pull", action="store_false", help="do not `dvc pull` first")
+    report.add_argument("--no-repro", dest="repro", action="store_false", help="do not `dvc repro` first")
+    report.add_argument("--comment-mode", choices=("update", "new", "off"),
+                        default=environ.get("MRBOT_COMMENT_MODE", "update"),
+                        help="update the one report comment (default), add a new one, or post none")
+
+    publish = commands.add_parser(
+        "publish",
+        help="post a bundle written by `mrbot report --out` (fork-safe second stage)",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    publish.add_argument("bundle", type=Path, help="the bundle directory")
+    publish.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"))
+    publish.add_argument("--comment-mode", choices=("update", "new", "off"),
+                         default=environ.get("MRBOT_COMMENT_MODE", "update"))
+
+    demo = commands.add_parser("demo", help="build a small DVC project in a temp dir and report on it")
+    demo.add_argument("--dir", type=Path, help="where to build it (default: a new temp dir)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    parser = build_parser(environ)
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, secret_values(environ))
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        if args.command == "report":
+            return _report(args, environ)
+        if args.command == "publish":
+            return _publish(args, environ)
+        return _demo(args)
+    except MrbotError as exc:
+        log.error("error: %s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+def _configure_logging(verbose: bool, secrets: list[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mrbot: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from bot.context import LOCAL, detect
+    from bot.job import ReportOptions, run_report
+
+    context = detect(environ)
+    out_dir = args.out
+    scratch = None
+    if out_dir is None and args.dry_run:
+        scratch = tempfile.TemporaryDirectory(prefix="mrbot-dry-run-")
+        out_dir = Path(scratch.name)
+    options = ReportOptions(
+        path=args.path,
+        base=args.base,
+        out_dir=out_dir or Path("mrbot-report"),
+        template=args.template,
+        config=args.config,
+        fail_on_regression=args.fail_on_regression,
+        report_id=args.report_id,
+        pull=args.pull,
+        repro=args.repro,
+    )
+    try:
+        outcome = run_report(options, context)
+        if args.dry_run:
+            sys.stdout.write(outcome.markdown)
+            return outcome.exit_code
+        log.info("report written to %s", (outcome.bundle_dir / "report.md"))
+        if context.forge == LOCAL:
+            return outcome.exit_code
+        return _post(context, outcome.report, outcome.bundle_dir, args, outcome.exit_code)
+    finally:
+        if scratch:
+            scratch.cleanup()
+
+
+def _post(context, report, bundle_dir: Path, args: argparse.Namespace, exit_code: int) -> int:
+    from bot.forges import open_forge
+    from bot.publish import PublishOptions, publish
+
+    try:
+        forge = open_forge(context, {})
+        publish(forge, report, bundle_dir, PublishOptions(comment_mode=args.comment_mode, template=args.template))
+    except MrbotError as exc:
+        log.error("error: %s", exc)
+        log.error("the report is kept in %s", bundle_dir)
+        return max(exit_code, EXIT_FORGE_REFUSED) if exc.exit_code == EXIT_FORGE_REFUSED else exc.exit_code
+    return exit_code
+
+
+def _publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from bot.context import detect
+    from bot.report.bundle import read_bundle
+
+    report = read_bundle(args.bundle)
+    context = detect(environ)
+    return _post(context, report, args.bundle, args, 0)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.context import Context
+    from bot.demo import build_demo_project
+    from bot.job import ReportOptions, run_report
+
+    root = (args.dir or Path(tempfile.mkdtemp(prefix="mrbot-demo-"))).resolve()
+    log.info("building the demo project in %s", root)
+    # The demo's stdout is the report; DVC's progress of building the project goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        build_demo_project(root)
+    outcome = run_report(ReportOptions(path=root, base="main", out_dir=root / "mrbot-report"), Context())
+    sys.stdout.write(outcome.markdown)
+    log.info("demo project: %s", root)
+    log.info("report bundle: %s", outcome.bundle_dir)
+    return outcome.exit_code

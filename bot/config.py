@@ -1,0 +1,104 @@
+"""`.mrbot.yml`: metric directions and thresholds, plot selection, template, report id."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.diff import HIGHER, LOWER, MetricRule, Threshold
+from bot.errors import BadInput
+
+DEFAULT_FILE = ".mrbot.yml"
+_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots"}
+_RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class Config:
+    report_id: str = "default"
+    fail_on_regression: bool = False
+    template: Path | None = None
+    metric_rules: list[MetricRule] = field(default_factory=list)
+    plots_include: list[str] = field(default_factory=list)
+    plots_exclude: list[str] = field(default_factory=list)
+
+
+def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
+    """Read `explicit`, else `<repo>/.mrbot.yml` if present; a repo without one gets defaults."""
+    path = explicit or repo_root / DEFAULT_FILE
+    if not path.exists():
+        if explicit:
+            raise BadInput(f"{path}: config file not found; check --config / MRBOT_CONFIG")
+        return Config()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise BadInput(f"{path}:{where} is not valid YAML; fix the syntax") from None
+    return parse_config(raw, str(path), base_dir=path.parent)
+
+
+def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
+    if not isinstance(raw, dict):
+        raise BadInput(f"{source}: expected a mapping of settings at the top level")
+    unknown = sorted(set(raw) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise BadInput(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}")
+    report_id = str(raw.get("id", "default"))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", report_id):
+        raise BadInput(f"{source}: id must be 1-64 letters, digits, '.', '_' or '-'")
+    fail = raw.get("fail_on_regression", False)
+    if not isinstance(fail, bool):
+        raise BadInput(f"{source}: fail_on_regression must be true or false")
+    template = raw.get("template")
+    plots = raw.get("plots") or {}
+    if not isinstance(plots, dict) or set(plots) - {"include", "exclude"}:
+        raise BadInput(f"{source}: plots takes 'include' and/or 'exclude' lists of plot ids or globs")
+    return Config(
+        report_id=report_id,
+        fail_on_regression=fail,
+        template=(base_dir / template) if template else None,
+        metric_rules=_metric_rules(raw.get("metrics") or {}, source),
+        plots_include=_string_list(plots.get("include"), f"{source}: plots.include"),
+        plots_exclude=_string_list(plots.get("exclude"), f"{source}: plots.exclude"),
+    )
+
+
+def _metric_rules(raw: Any, source: str) -> list[MetricRule]:
+    if not isinstance(raw, dict):
+        raise BadInput(f"{source}: metrics must map a metric name or glob to {{direction, threshold}}")
+    rules = []
+    for pattern, settings in raw.items():
+        where = f"{source}: metrics.{pattern}"
+        if not isinstance(settings, dict) or set(settings) - {"direction", "threshold"}:
+            raise BadInput(f"{where}: takes 'direction' (higher/lower) and/or 'threshold'")
+        direction = settings.get("direction")
+        if direction not in (None, HIGHER, LOWER):
+            raise BadInput(f"{where}.direction must be 'higher' or 'lower', not {direction!r}")
+        rules.append(MetricRule(str(pattern), direction, parse_threshold(settings.get("threshold"), where)))
+    return rules
+
+
+def parse_threshold(raw: Any, where: str) -> Threshold | None:
+    """A number is an absolute change; '1.5%' is relative to the base value."""
+    if raw is None:
+        return None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
+        return Threshold(absolute=float(raw))
+    match = _RELATIVE.match(str(raw))
+    if match:
+        return Threshold(relative_pct=float(match.group(1)))
+    raise BadInput(f"{where}.threshold must be a non-negative number or a percentage like '1%', not {raw!r}")
+
+
+def _string_list(raw: Any, where: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise BadInput(f"{where} must be a list of strings")
+    return raw

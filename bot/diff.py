@@ -1,0 +1,219 @@
+"""Compare base and head results: rows with changes and verdicts. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+HIGHER = "higher"
+LOWER = "lower"
+
+IMPROVED = "improved"
+REGRESSED = "regressed"
+UNCHANGED = "unchanged"
+NEW = "new"
+REMOVED = "removed"
+# A value that cannot be compared as a number (text, list, bool) and changed.
+CHANGED = "changed"
+# One side could not be read, so nothing can be said.
+UNKNOWN = "unknown"
+
+VERDICT_ORDER = (REGRESSED, IMPROVED, CHANGED, NEW, REMOVED, UNKNOWN, UNCHANGED)
+
+_LOWER_IS_BETTER_WORDS = ("loss", "error", "rmse", "mae", "mse", "latency")
+
+# path -> flattened metric name -> value
+Values = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A move no larger than this counts as unchanged."""
+
+    absolute: float | None = None
+    relative_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    pattern: str
+    direction: str | None = None
+    threshold: Threshold | None = None
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    path: str
+    name: str
+    old: Any
+    new: Any
+    change: float | None
+    change_pct: float | None
+    direction: str
+    verdict: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    path: str
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class MetricsDiff:
+    rows: list[MetricRow]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[MetricRow]:
+        return [row for row in self.rows if row.verdict != UNCHANGED]
+
+    @property
+    def unchanged(self) -> list[MetricRow]:
+        return [row for row in self.rows if row.verdict == UNCHANGED]
+
+
+def default_direction(name: str) -> str:
+    leaf = name.rsplit(".", 1)[-1].lower()
+    if leaf.endswith("_time") or leaf == "time" or any(word in leaf for word in _LOWER_IS_BETTER_WORDS):
+        return LOWER
+    return HIGHER
+
+
+def find_rule(rules: list[MetricRule], path: str, name: str) -> MetricRule | None:
+    """The first rule whose pattern matches `name` or `path:name` wins."""
+    for rule in rules:
+        if fnmatch.fnmatchcase(name, rule.pattern) or fnmatch.fnmatchcase(f"{path}:{name}", rule.pattern):
+            return rule
+    return None
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _single(value: Any) -> Any:
+    # `dvc metrics diff` compares one-element lists by their element; so do we.
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
+def compare_metric(
+    path: str,
+    name: str,
+    old: Any,
+    new: Any,
+    rule: MetricRule | None = None,
+    old_missing_reason: str = "",
+) -> MetricRow:
+    direction = (rule.direction if rule and rule.direction else None) or default_direction(name)
+    old, new = _single(old), _single(new)
+    note = ""
+
+    def row(verdict: str, change: float | None = None, change_pct: float | None = None) -> MetricRow:
+        return MetricRow(path, name, old, new, change, change_pct, direction, verdict, note)
+
+    if old is None and old_missing_reason:
+        note = old_missing_reason
+        return row(UNKNOWN)
+    if old is None:
+        return row(NEW)
+    if new is None:
+        return row(REMOVED)
+    if not (is_number(old) and is_number(new)):
+        if old == new:
+            return row(UNCHANGED)
+        note = "not a number: compared as text"
+        return row(CHANGED)
+    if not math.isfinite(new):
+        note = f"head value is {new}"
+        return row(UNCHANGED if old == new else REGRESSED)
+    if not math.isfinite(old):
+        note = f"base value is {old}"
+        return row(IMPROVED)
+
+    change = new - old
+    change_pct = (change / abs(old) * 100.0) if old != 0 else None
+    threshold = rule.threshold if rule else None
+    if change == 0 or _within(threshold, change, change_pct):
+        return row(UNCHANGED, change, change_pct)
+    better = change > 0 if direction == HIGHER else change < 0
+    return row(IMPROVED if better else REGRESSED, change, change_pct)
+
+
+def _within(threshold: Threshold | None, change: float, change_pct: float | None) -> bool:
+    if threshold is None:
+        return False
+    if threshold.absolute is not None and abs(change) <= threshold.absolute:
+        return True
+    return (
+        threshold.relative_pct is not None
+        and change_pct is not None
+        and abs(change_pct) <= threshold.relative_pct
+    )
+
+
+def compare_metrics(
+    base: Values,
+    head: Values,
+    rules: list[MetricRule] | None = None,
+    base_unreadable: Mapping[str, str] | None = None,
+) -> MetricsDiff:
+    """Every metric of either side, regressions first. `base_unreadable` maps path -> why."""
+    rules = rules or []
+    base_unreadable = base_unreadable or {}
+    rows = []
+    for path in sorted(set(base) | set(head)):
+        old_values, new_values = base.get(path, {}), head.get(path, {})
+        for name in sorted(set(old_values) | set(new_values)):
+            rows.append(
+                compare_metric(
+                    path,
+                    name,
+                    old_values.get(name),
+                    new_values.get(name),
+                    find_rule(rules, path, name),
+                    base_unreadable.get(path, ""),
+                )
+            )
+    rows.sort(key=lambda row: VERDICT_ORDER.index(row.verdict))
+    return MetricsDiff(rows, dict(Counter(row.verdict for row in rows)))
+
+
+def compare_params(base: Values, head: Values) -> list[ParamRow]:
+    """Params whose value differs between base and head (added and removed included)."""
+    rows = []
+    for path in sorted(set(base) | set(head)):
+        old_values, new_values = base.get(path, {}), head.get(path, {})
+        for name in sorted(set(old_values) | set(new_values)):
+            old, new = old_values.get(name), new_values.get(name)
+            if old != new:
+                rows.append(ParamRow(path, name, old, new))
+    return rows
+
+
+def overall_verdict(counts: Mapping[str, int]) -> str:
+    if counts.get(REGRESSED):
+        return REGRESSED
+    if counts.get(IMPROVED):
+        return IMPROVED
+    if any(counts.get(verdict) for verdict in (CHANGED, NEW, REMOVED, UNKNOWN)):
+        return CHANGED
+    return UNCHANGED
+
+
+def summarize(counts: Mapping[str, int]) -> str:
+    """'2 improved, 1 regressed' in a fixed order; 'no metrics' when there are none."""
+    parts = [f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER if counts.get(verdict)]
+    return ", ".join(parts) if parts else "no metrics"
+
+
+def regressions(diff: MetricsDiff) -> list[MetricRow]:
+    return [row for row in diff.rows if row.verdict == REGRESSED]

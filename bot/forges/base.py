@@ -1,0 +1,62 @@
+"""The small interface every forge implements, and the hidden marker of mrbot's comment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+MARKER = re.compile(r"<!-- mrbot:report id=([A-Za-z0-9_.-]{1,64}) head=([0-9a-f]{7,64}) -->")
+
+COMMENT_UPDATE = "update"
+COMMENT_NEW = "new"
+COMMENT_OFF = "off"
+COMMENT_MODES = (COMMENT_UPDATE, COMMENT_NEW, COMMENT_OFF)
+
+
+def marker(report_id: str, head_sha: str) -> str:
+    return f"<!-- mrbot:report id={report_id} head={head_sha} -->"
+
+
+def parse_marker(body: str) -> tuple[str, str] | None:
+    """(report id, head sha) of the first marker at the start of a comment body."""
+    match = MARKER.match(body)
+    return (match.group(1), match.group(2)) if match else None
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int | str
+    body: str
+    url: str
+    created_at: str  # ISO 8601, as the forge gives it; orders comments oldest first
+
+
+class ImagesUnavailable(Exception):
+    """The forge cannot host the images (read-only token, fork PR); the reason goes in the report."""
+
+
+class Forge(Protocol):
+    name: str
+    comment_limit: int  # the longest comment body the forge accepts, in characters
+    where_full: str  # where a reader finds the full report when the comment was shortened
+
+    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+        """Upload the bundle's images; return bundle path -> URL. Raise ImagesUnavailable."""
+
+    def report_comments(self, report_id: str) -> list[Comment]:
+        """mrbot's own comments carrying this report id's marker, across all pages, oldest first.
+        Comments by anyone else never appear here, even if they quote the marker."""
+
+    def current_head_sha(self) -> str | None:
+        """The PR/MR's head as the forge sees it now (None when posting on a commit)."""
+
+    def create_comment(self, body: str) -> Comment: ...
+
+    def update_comment(self, comment: Comment, body: str) -> Comment: ...
+
+    def delete_comment(self, comment: Comment) -> None: ...
+
+    def set_status(self, state: str, description: str, target_url: str) -> None:
+        """Commit status on the head sha; state is 'success' or 'failure'."""

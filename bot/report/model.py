@@ -1,0 +1,166 @@
+"""The report as plain data: what report.json holds and what templates receive."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.charts import Chart
+from bot.diff import VERDICT_ORDER, MetricRow, ParamRow
+from bot.errors import BadInput
+
+SCHEMA_VERSION = 1
+# Image paths in a bundle are names we generated; anything else in report.json is refused.
+_IMAGE_PATH = re.compile(r"^images/[A-Za-z0-9._-]{1,120}$")
+_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    rev: str
+    sha: str
+
+
+@dataclass
+class Report:
+    base: RevisionInfo
+    head: RevisionInfo
+    metrics: list[MetricRow]
+    params: list[ParamRow]
+    charts: list[Chart]
+    verdict: str
+    summary: str
+    counts: dict[str, int]
+    report_id: str = "default"
+    warnings: list[str] = field(default_factory=list)
+    gate_failed: bool = False
+    version: str = ""
+    # Where the report is going (forge, repo, PR/MR number, run URL): filled by the context step.
+    target: dict[str, Any] = field(default_factory=dict)
+    # Pipeline run details (stages, times, failures), when mrbot ran the pipeline.
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "id": report.report_id,
+        "mrbot_version": report.version,
+        "base": asdict(report.base),
+        "head": asdict(report.head),
+        "verdict": report.verdict,
+        "summary": report.summary,
+        "counts": report.counts,
+        "gate_failed": report.gate_failed,
+        "metrics": [{key: _json_number(value) for key, value in asdict(row).items()} for row in report.metrics],
+        "params": [asdict(row) for row in report.params],
+        "plots": [
+            {
+                "id": chart.plot_id,
+                "title": chart.title,
+                "template": chart.template,
+                "images": chart.images,
+                "image_labels": chart.image_labels,
+                "notes": chart.notes,
+                "mermaid": chart.mermaid,
+            }
+            for chart in report.charts
+        ],
+        "warnings": report.warnings,
+        "target": report.target,
+        "pipeline": report.pipeline,
+    }
+
+
+def _json_number(value: Any) -> Any:
+    # JSON has no NaN/inf; keep them readable instead of writing invalid JSON.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def from_json(data: Any, source: str) -> Report:
+    """Load report.json from a bundle, treating it as untrusted input (it may come from a fork)."""
+    try:
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"not a schema {SCHEMA_VERSION} mrbot report")
+        base, head = (_revision(data[key], key) for key in ("base", "head"))
+        metrics = [
+            MetricRow(
+                path=str(row["path"]),
+                name=str(row["name"]),
+                old=_scalar(row.get("old")),
+                new=_scalar(row.get("new")),
+                change=_optional_float(row.get("change")),
+                change_pct=_optional_float(row.get("change_pct")),
+                direction="lower" if row.get("direction") == "lower" else "higher",
+                verdict=_choice(row.get("verdict"), VERDICT_ORDER, "metrics[].verdict"),
+                note=str(row.get("note", "")),
+            )
+            for row in data["metrics"]
+        ]
+        params = [
+            ParamRow(str(row["path"]), str(row["name"]), _scalar(row.get("old")), _scalar(row.get("new")))
+            for row in data["params"]
+        ]
+        charts = [_chart(plot) for plot in data["plots"]]
+        counts = {_choice(k, VERDICT_ORDER, "counts"): int(v) for k, v in dict(data.get("counts", {})).items()}
+        return Report(
+            base=base,
+            head=head,
+            metrics=metrics,
+            params=params,
+            charts=charts,
+            verdict=str(data["verdict"]),
+            summary=str(data["summary"]),
+            counts=counts,
+            report_id=str(data.get("id", "default")),
+            warnings=[str(item) for item in data.get("warnings", [])],
+            gate_failed=bool(data.get("gate_failed", False)),
+            version=str(data.get("mrbot_version", "")),
+            target=dict(data.get("target") or {}),
+            pipeline=dict(data.get("pipeline") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
+
+
+def _revision(raw: Any, key: str) -> RevisionInfo:
+    sha = str(raw["sha"])
+    if not _SHA.match(sha):
+        raise ValueError(f"{key}.sha is not a commit sha")
+    return RevisionInfo(str(raw["rev"]), sha)
+
+
+def _chart(raw: dict[str, Any]) -> Chart:
+    images = [str(path) for path in raw.get("images", [])]
+    for path in images:
+        if not _IMAGE_PATH.match(path):
+            raise ValueError(f"plots[].images has an unexpected path {path!r}")
+    return Chart(
+        plot_id=str(raw["id"]),
+        title=str(raw.get("title", raw["id"])),
+        template=str(raw.get("template", "")),
+        images=images,
+        image_labels=[str(label) for label in raw.get("image_labels", [])],
+        notes=[str(note) for note in raw.get("notes", [])],
+        mermaid=str(raw.get("mermaid", "")),
+    )
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{where} has unknown value {value!r}")
+    return value

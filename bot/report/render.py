@@ -1,0 +1,220 @@
+"""Markdown from a Report: Jinja2 template, tabulate tables, every untrusted value escaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+from markupsafe import Markup
+from tabulate import tabulate
+
+from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
+from bot.errors import BadInput
+from bot.markdown import code_block, escape
+from bot.report.model import Report
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.md.j2"
+
+VERDICT_ICONS = {
+    "improved": "✅",
+    "regressed": "❌",
+    "unchanged": "➖",
+    "new": "🆕",
+    "removed": "🗑️",
+    "changed": "🔀",
+    "unknown": "❔",
+}
+HEADLINES = {
+    REGRESSED: "❌ Model regressed",
+    IMPROVED: "✅ Model improved",
+    "changed": "🔀 Metrics changed",
+    UNCHANGED: "➖ No metric changed",
+}
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of the report to show; lowered step by step to fit a size budget."""
+
+    show_unchanged: bool = True
+    show_params: bool = True
+    show_plot_details: bool = True
+    max_metric_rows: int | None = None
+    omitted: list[str] = field(default_factory=list)
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if is_number(value):
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def format_change(row: MetricRow) -> str:
+    if row.change is None:
+        return ""
+    change = f"{row.change:+.4g}"
+    return f"{change} ({row.change_pct:+.1f}%)" if row.change_pct is not None else change
+
+
+def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
+    table = [
+        [
+            escape(f"{row.path}: {row.name}" if with_path else row.name),
+            escape(format_value(row.old)),
+            escape(format_value(row.new)),
+            escape(format_change(row)),
+            f"{VERDICT_ICONS.get(row.verdict, '')} {row.verdict}" + (" ¹" if row.note else ""),
+        ]
+        for row in rows
+    ]
+    headers = ["Metric", "Base", "Head", "Change", "Verdict"]
+    return Markup(tabulate(table, headers, tablefmt="github", disable_numparse=True))
+
+
+def params_table(rows: list[ParamRow], with_path: bool) -> Markup:
+    table = [
+        [
+            escape(f"{row.path}: {row.name}" if with_path else row.name),
+            escape(format_value(row.old)),
+            escape(format_value(row.new)),
+        ]
+        for row in rows
+    ]
+    return Markup(tabulate(table, ["Param", "Base", "Head"], tablefmt="github", disable_numparse=True))
+
+
+def _environment(template_dir: Path) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(template_dir), str(TEMPLATES_DIR)]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # Every {{ value }} is escaped for Markdown unless it is already Markup (our tables).
+        finalize=lambda value: value if isinstance(value, Markup) else escape(value),
+        autoescape=False,
+    )
+    environment.filters["value"] = format_value
+    environment.filters["code_block"] = lambda text, lang="": Markup(code_block(str(text), lang))
+    return environment
+
+
+def template_context(
+    report: Report,
+    image_url: Callable[[str], str] | None,
+    detail: Detail,
+    images_note: str = "",
+) -> dict[str, Any]:
+    """Everything a template gets; README documents these names."""
+    metric_files = {row.path for row in report.metrics}
+    param_files = {row.path for row in report.params}
+    changed = [row for row in report.metrics if row.verdict != UNCHANGED]
+    unchanged = [row for row in report.metrics if row.verdict == UNCHANGED]
+    shown_changed = changed if detail.max_metric_rows is None else changed[: detail.max_metric_rows]
+    charts = []
+    for chart in report.charts:
+        charts.append(
+            {
+                "id": chart.plot_id,
+                "title": chart.title,
+                "template": chart.template,
+                "images": [
+                    {"url": Markup(image_url(path)), "label": label}
+                    for path, label in zip(chart.images, chart.image_labels or [chart.title] * len(chart.images))
+                ]
+                if image_url
+                else [],
+                "mermaid": Markup(code_block(chart.mermaid, "mermaid")) if chart.mermaid and not image_url else "",
+                "notes": chart.notes if detail.show_plot_details else [],
+            }
+        )
+    return {
+        "report": report,
+        "headline": HEADLINES.get(report.verdict, report.verdict),
+        "summary": report.summary,
+        "base": report.base,
+        "head": report.head,
+        "changed_metrics": shown_changed,
+        "changed_metrics_table": metrics_table(shown_changed, len(metric_files) > 1) if shown_changed else "",
+        "hidden_changed_count": len(changed) - len(shown_changed),
+        "unchanged_metrics": unchanged,
+        "unchanged_metrics_table": (
+            metrics_table(unchanged, len(metric_files) > 1) if unchanged and detail.show_unchanged else ""
+        ),
+        "notes": [row for row in shown_changed if row.note],
+        "params": report.params,
+        "params_table": params_table(report.params, len(param_files) > 1) if report.params and detail.show_params else "",
+        "charts": charts,
+        "images_note": images_note,
+        "warnings": report.warnings,
+        "pipeline": report.pipeline,
+        "omitted": detail.omitted,
+        "version": report.version,
+    }
+
+
+def render(
+    report: Report,
+    template: Path | None = None,
+    image_url: Callable[[str], str] | None = lambda path: path,
+    detail: Detail = Detail(),
+    images_note: str = "",
+) -> str:
+    """`image_url` maps a bundle path (images/x.png) to where the forge serves it; None means
+    images cannot be shown (Mermaid and tables stand in)."""
+    template_path = template or DEFAULT_TEMPLATE
+    if not template_path.is_file():
+        raise BadInput(f"{template_path}: template not found; check --template / template in .mrbot.yml")
+    environment = _environment(template_path.parent)
+    try:
+        compiled = environment.get_template(template_path.name)
+        return compiled.render(template_context(report, image_url, detail, images_note))
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInput(f"{template_path}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise BadInput(f"{template_path}: {exc.message}; see README 'Template context' for the names") from None
+
+
+def render_within(
+    report: Report,
+    budget: int,
+    where_full: str,
+    template: Path | None = None,
+    image_url: Callable[[str], str] | None = lambda path: path,
+    images_note: str = "",
+    reserve: int = 0,
+) -> str:
+    """Render, then leave out detail step by step until the body fits `budget` characters.
+    `reserve` is room the caller needs (e.g. the hidden marker). Never fails on size."""
+    limit = budget - reserve
+    steps = [
+        Detail(),
+        Detail(show_unchanged=False, omitted=["unchanged metrics"]),
+        Detail(show_unchanged=False, show_params=False, omitted=["unchanged metrics", "params table"]),
+        Detail(
+            show_unchanged=False,
+            show_params=False,
+            show_plot_details=False,
+            omitted=["unchanged metrics", "params table", "plot notes"],
+        ),
+    ]
+    for detail in steps:
+        detail = replace(detail, omitted=[*detail.omitted, where_full] if detail.omitted else [])
+        body = render(report, template, image_url, detail, images_note)
+        if len(body) <= limit:
+            return body
+    # Still too long: keep as many changed rows as fit, halving until it does.
+    rows = len(report.metrics)
+    while rows > 0:
+        rows //= 2
+        detail = replace(steps[-1], max_metric_rows=rows, omitted=[*steps[-1].omitted, "some changed metrics", where_full])
+        body = render(report, template, image_url, detail, images_note)
+        if len(body) <= limit:
+            return body
+    notice = f"\n\n… report cut to fit the comment size limit; the full report is in {where_full}.\n"
+    return body[: max(0, limit - len(notice))] + notice

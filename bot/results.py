@@ -1,0 +1,147 @@
+"""Metrics, params and plot data of the base and head revisions, read through DVC's Python API."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.workspace import working_directory
+
+log = logging.getLogger(__name__)
+
+BASE = "base"
+HEAD = "head"
+_WORKSPACE = "workspace"
+
+# role -> file path -> flattened name -> value
+Values = dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class PlotData:
+    id: str
+    title: str
+    template: str  # a DVC template name, or "image"
+    x: str = ""
+    y: str = ""
+    x_label: str = ""
+    y_label: str = ""
+    # Data points as DVC gives them, with "rev" set to BASE or HEAD.
+    datapoints: list[dict[str, Any]] = field(default_factory=list)
+    # For image plots: role -> PNG/JPEG/SVG bytes.
+    images: dict[str, bytes] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    metrics: Values
+    params: Values
+    plots: list[PlotData]
+    # role -> path -> why it could not be read
+    unreadable: dict[str, dict[str, str]] = field(default_factory=lambda: {BASE: {}, HEAD: {}})
+
+    def problems(self) -> list[str]:
+        return [
+            f"{role} {path}: {reason}"
+            for role in (BASE, HEAD)
+            for path, reason in sorted(self.unreadable.get(role, {}).items())
+        ]
+
+
+def read_results(
+    root: Path,
+    base_sha: str,
+    plots_include: list[str] | None = None,
+    plots_exclude: list[str] | None = None,
+) -> Results:
+    """Head is the working tree (what the job just reproduced); base is a commit read from git and
+    the DVC cache or default remote, the way `dvc metrics diff` reads it."""
+    from dvc.repo import Repo
+
+    roles = {base_sha: BASE, _WORKSPACE: HEAD}
+    unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
+    with working_directory(root), Repo(str(root)) as repo:
+        metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+        params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+        plots = _plots(repo.plots.show(revs=[base_sha, _WORKSPACE]), roles)
+    plots = [p for p in plots if _selected(p.id, plots_include or [], plots_exclude or [])]
+    return Results(metrics, params, plots, unreadable)
+
+
+def _values(shown: dict[str, Any], roles: dict[str, str], unreadable: dict[str, dict[str, str]]) -> Values:
+    from dvc.utils.flatten import flatten
+
+    values: Values = {BASE: {}, HEAD: {}}
+    for rev, result in shown.items():
+        role = roles.get(rev)
+        if role is None:
+            continue
+        if "error" in result:
+            unreadable[role]["*"] = describe_error(result["error"])
+            continue
+        for path, entry in (result.get("data") or {}).items():
+            if "error" in entry:
+                unreadable[role][path] = describe_error(entry["error"])
+            elif isinstance(entry.get("data"), dict):
+                values[role][path] = flatten(entry["data"])
+            elif entry.get("data") is not None:
+                unreadable[role][path] = "not a mapping of names to values"
+    return values
+
+
+def _plots(shown: dict[str, Any], roles: dict[str, str]) -> list[PlotData]:
+    from dvc.render.match import match_defs_renderers
+
+    shown = {roles[rev]: data for rev, data in shown.items() if rev in roles}
+    plots = []
+    for matched in match_defs_renderers(shown):
+        renderer = matched.renderer
+        props = renderer.properties
+        errors = [
+            f"{role} {source}: {describe_error(exc)}"
+            for errors_by_rev in (matched.source_errors, matched.definition_errors)
+            for role, per_source in (errors_by_rev or {}).items()
+            for source, exc in (per_source.items() if isinstance(per_source, dict) else [("", per_source)])
+        ]
+        if renderer.TYPE == "image":
+            images = {point["rev"]: _decode_data_uri(point["src"]) for point in renderer.datapoints}
+            plots.append(PlotData(renderer.name, props.get("title") or renderer.name, "image", images=images, errors=errors))
+            continue
+        plots.append(
+            PlotData(
+                id=renderer.name,
+                title=props.get("title") or renderer.name,
+                template=props.get("template") or "linear",
+                x=props.get("x", ""),
+                y=props.get("y", ""),
+                x_label=props.get("x_label", ""),
+                y_label=props.get("y_label", ""),
+                datapoints=list(renderer.datapoints),
+                errors=errors,
+            )
+        )
+    return plots
+
+
+def _decode_data_uri(src: str) -> bytes:
+    return base64.b64decode(src.split(",", 1)[1])
+
+
+def _selected(plot_id: str, include: list[str], exclude: list[str]) -> bool:
+    if include and not any(fnmatch.fnmatchcase(plot_id, pattern) for pattern in include):
+        return False
+    return not any(fnmatch.fnmatchcase(plot_id, pattern) for pattern in exclude)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming what DVC could not do, without its traceback."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip():
+        text = f"{text}: {str(cause).strip().splitlines()[0]}" if text else str(cause).strip().splitlines()[0]
+    return text or type(exc).__name__
