@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from bot import __version__
-from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, MrbotError
+from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
+from bot.errors import EXIT_BAD_INPUT, MrbotError
 
 log = logging.getLogger("bot")
 
@@ -88,9 +89,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                         help="exit 1 when a metric regressed beyond its threshold")
     report.add_argument("--no-pull", dest="pull", action="store_false", help="do not `dvc pull` first")
     report.add_argument("--no-repro", dest="repro", action="store_false", help="do not `dvc repro` first")
-    report.add_argument("--comment-mode", choices=("update", "new", "off"),
-                        default=environ.get("MRBOT_COMMENT_MODE", "update"),
-                        help="update the one report comment (default), add a new one, or post none")
+    _add_forge_options(report, environ)
 
     publish = commands.add_parser(
         "publish",
@@ -99,13 +98,34 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     publish.add_argument("bundle", type=Path, help="the bundle directory")
-    publish.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"))
-    publish.add_argument("--comment-mode", choices=("update", "new", "off"),
-                         default=environ.get("MRBOT_COMMENT_MODE", "update"))
+    publish.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"),
+                         help="Jinja2 template for the report (default: the built-in one)")
+    _add_forge_options(publish, environ)
 
     demo = commands.add_parser("demo", help="build a small DVC project in a temp dir and report on it")
     demo.add_argument("--dir", type=Path, help="where to build it (default: a new temp dir)")
     return parser
+
+
+def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    forge = parser.add_argument_group("posting (GitHub / GitLab)")
+    forge.add_argument("--comment-mode", choices=("update", "new", "off"),
+                       default=environ.get("MRBOT_COMMENT_MODE", "update"),
+                       help="update the one report comment (default), add a new one, or post none")
+    forge.add_argument("--status-context", default=environ.get("MRBOT_STATUS_CONTEXT", "mrbot"),
+                       help="name of the commit status mrbot sets (default: mrbot)")
+    forge.add_argument("--no-status", dest="set_status", action="store_false",
+                       default=not _env_flag(environ, "MRBOT_NO_STATUS"), help="set no commit status")
+    forge.add_argument("--assets-branch", default=environ.get("MRBOT_ASSETS_BRANCH", "mrbot-assets"),
+                       help="GitHub: branch that holds the report's images (default: mrbot-assets)")
+    forge.add_argument("--allow-pull-request-target", action="store_true",
+                       default=bool(_env_flag(environ, "MRBOT_ALLOW_PULL_REQUEST_TARGET")),
+                       help="GitHub: run on pull_request_target events (runs PR code with a write token: "
+                       "only for trusted PRs)")
+
+
+def _forge_settings(args: argparse.Namespace) -> dict[str, str]:
+    return {"status_context": args.status_context, "assets_branch": args.assets_branch}
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -144,7 +164,7 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.context import LOCAL, detect
     from bot.job import ReportOptions, run_report
 
-    context = detect(environ)
+    context = detect(environ, args.allow_pull_request_target)
     out_dir = args.out
     scratch = None
     if out_dir is None and args.dry_run:
@@ -167,7 +187,10 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             sys.stdout.write(outcome.markdown)
             return outcome.exit_code
         log.info("report written to %s", (outcome.bundle_dir / "report.md"))
+        # The job summary needs no write token, so even a fork PR's run shows the report.
+        write_step_summary(context, outcome.markdown)
         if context.forge == LOCAL:
+            write_outputs(context, report_outputs(outcome.report.verdict, "", outcome.bundle_dir))
             return outcome.exit_code
         return _post(context, outcome.report, outcome.bundle_dir, args, outcome.exit_code)
     finally:
@@ -179,13 +202,17 @@ def _post(context, report, bundle_dir: Path, args: argparse.Namespace, exit_code
     from bot.forges import open_forge
     from bot.publish import PublishOptions, publish
 
+    comment_url = ""
     try:
-        forge = open_forge(context, {})
-        publish(forge, report, bundle_dir, PublishOptions(comment_mode=args.comment_mode, template=args.template))
+        forge = open_forge(context, _forge_settings(args))
+        options = PublishOptions(comment_mode=args.comment_mode, template=args.template, set_status=args.set_status)
+        comment_url = publish(forge, report, bundle_dir, options).comment_url
     except MrbotError as exc:
         log.error("error: %s", exc)
         log.error("the report is kept in %s", bundle_dir)
-        return max(exit_code, EXIT_FORGE_REFUSED) if exc.exit_code == EXIT_FORGE_REFUSED else exc.exit_code
+        return exc.exit_code
+    finally:
+        write_outputs(context, report_outputs(report.verdict, comment_url, bundle_dir))
     return exit_code
 
 
@@ -194,7 +221,7 @@ def _publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.report.bundle import read_bundle
 
     report = read_bundle(args.bundle)
-    context = detect(environ)
+    context = detect(environ, args.allow_pull_request_target)
     return _post(context, report, args.bundle, args, 0)
 
 
