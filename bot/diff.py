@@ -21,7 +21,9 @@ CHANGED = "changed"
 # One side could not be read, so nothing can be said.
 UNKNOWN = "unknown"
 
+# Rows: what needs a reviewer's eye first. Summary: the way people say it ("2 improved, 1 regressed").
 VERDICT_ORDER = (REGRESSED, IMPROVED, CHANGED, NEW, REMOVED, UNKNOWN, UNCHANGED)
+SUMMARY_ORDER = (IMPROVED, REGRESSED, CHANGED, NEW, REMOVED, UNKNOWN, UNCHANGED)
 
 _LOWER_IS_BETTER_WORDS = ("loss", "error", "rmse", "mae", "mse", "latency")
 
@@ -151,13 +153,18 @@ def compare_metric(
 def _within(threshold: Threshold | None, change: float, change_pct: float | None) -> bool:
     if threshold is None:
         return False
-    if threshold.absolute is not None and abs(change) <= threshold.absolute:
+    # Inclusive, with float tolerance: 0.80 -> 0.79 is a move of exactly 0.01.
+    if threshold.absolute is not None and _at_most(abs(change), threshold.absolute):
         return True
     return (
         threshold.relative_pct is not None
         and change_pct is not None
-        and abs(change_pct) <= threshold.relative_pct
+        and _at_most(abs(change_pct), threshold.relative_pct)
     )
+
+
+def _at_most(value: float, limit: float) -> bool:
+    return value <= limit or math.isclose(value, limit, rel_tol=1e-9)
 
 
 def compare_metrics(
@@ -211,7 +218,7 @@ def overall_verdict(counts: Mapping[str, int]) -> str:
 
 def summarize(counts: Mapping[str, int]) -> str:
     """'2 improved, 1 regressed' in a fixed order; 'no metrics' when there are none."""
-    parts = [f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER if counts.get(verdict)]
+    parts = [f"{counts[verdict]} {verdict}" for verdict in SUMMARY_ORDER if counts.get(verdict)]
     return ", ".join(parts) if parts else "no metrics"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 from bot.workspace import working_directory
 
 log = logging.getLogger(__name__)
+
+# DVC prefixes parse errors with a path relative to its own cwd; the report names the file anyway.
+_UNABLE_TO_READ = re.compile(r"^unable to read: '[^']*', ")
 
 BASE = "base"
 HEAD = "head"
@@ -85,6 +89,8 @@ def _values(shown: dict[str, Any], roles: dict[str, str], unreadable: dict[str, 
             unreadable[role]["*"] = describe_error(result["error"])
             continue
         for path, entry in (result.get("data") or {}).items():
+            if "error" in entry and is_absent(entry["error"]):
+                continue  # not in this revision: the diff shows it as new or removed
             if "error" in entry:
                 unreadable[role][path] = describe_error(entry["error"])
             elif isinstance(entry.get("data"), dict):
@@ -107,6 +113,7 @@ def _plots(shown: dict[str, Any], roles: dict[str, str]) -> list[PlotData]:
             for errors_by_rev in (matched.source_errors, matched.definition_errors)
             for role, per_source in (errors_by_rev or {}).items()
             for source, exc in (per_source.items() if isinstance(per_source, dict) else [("", per_source)])
+            if not is_absent(exc)
         ]
         if renderer.TYPE == "image":
             images = {point["rev"]: _decode_data_uri(point["src"]) for point in renderer.datapoints}
@@ -138,9 +145,23 @@ def _selected(plot_id: str, include: list[str], exclude: list[str]) -> bool:
     return not any(fnmatch.fnmatchcase(plot_id, pattern) for pattern in exclude)
 
 
+# dvc-data's words when an output is in neither the DVC cache nor the remote.
+_NOT_IN_STORAGE = "No storage files available"
+
+
+def is_absent(exc: BaseException) -> bool:
+    """The file does not exist in that revision (as opposed to: exists but cannot be read)."""
+    return isinstance(exc, FileNotFoundError) and exc.strerror != _NOT_IN_STORAGE
+
+
 def describe_error(exc: BaseException) -> str:
     """One line naming what DVC could not do, without its traceback."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, FileNotFoundError) and exc.strerror == _NOT_IN_STORAGE:
+        return (
+            "not in the DVC cache nor the default remote; push the base branch's outputs "
+            "(`dvc push`) or configure the remote's credentials"
+        )
+    text = _UNABLE_TO_READ.sub("", str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause).strip():
         text = f"{text}: {str(cause).strip().splitlines()[0]}" if text else str(cause).strip().splitlines()[0]

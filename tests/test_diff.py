@@ -1,0 +1,153 @@
+import math
+
+import pytest
+
+from bot.diff import (
+    CHANGED,
+    HIGHER,
+    IMPROVED,
+    LOWER,
+    NEW,
+    REGRESSED,
+    REMOVED,
+    UNCHANGED,
+    UNKNOWN,
+    MetricRule,
+    Threshold,
+    compare_metric,
+    compare_metrics,
+    compare_params,
+    default_direction,
+    overall_verdict,
+    summarize,
+)
+
+
+@pytest.mark.parametrize(
+    "name, direction",
+    [
+        ("loss", LOWER),
+        ("test.loss", LOWER),
+        ("val_loss", LOWER),
+        ("train.error", LOWER),
+        ("rmse", LOWER),
+        ("eval.mae", LOWER),
+        ("mse", LOWER),
+        ("inference_time", LOWER),
+        ("p95.latency", LOWER),
+        ("accuracy", HIGHER),
+        ("test.f1", HIGHER),
+        ("loss_weight.auc", HIGHER),  # only the leaf name counts
+    ],
+)
+def test_default_direction_by_name(name, direction):
+    assert default_direction(name) == direction
+
+
+def test_higher_is_better_improves_and_regresses():
+    up = compare_metric("m.json", "acc", 0.80, 0.85)
+    assert (up.verdict, up.direction) == (IMPROVED, HIGHER)
+    assert up.change == pytest.approx(0.05)
+    assert up.change_pct == pytest.approx(6.25)
+    assert compare_metric("m.json", "acc", 0.85, 0.80).verdict == REGRESSED
+
+
+def test_lower_is_better_for_loss():
+    assert compare_metric("m.json", "loss", 0.5, 0.4).verdict == IMPROVED
+    assert compare_metric("m.json", "loss", 0.4, 0.5).verdict == REGRESSED
+
+
+def test_config_direction_overrides_the_name():
+    rule = MetricRule("loss", direction=HIGHER)
+    assert compare_metric("m.json", "loss", 0.4, 0.5, rule).verdict == IMPROVED
+
+
+def test_absolute_threshold_makes_small_moves_unchanged():
+    rule = MetricRule("acc", threshold=Threshold(absolute=0.01))
+    assert compare_metric("m.json", "acc", 0.800, 0.805, rule).verdict == UNCHANGED
+    assert compare_metric("m.json", "acc", 0.800, 0.790, rule).verdict == UNCHANGED
+    assert compare_metric("m.json", "acc", 0.800, 0.780, rule).verdict == REGRESSED
+
+
+def test_relative_threshold_in_percent_of_the_base():
+    rule = MetricRule("loss", threshold=Threshold(relative_pct=2.0))
+    assert compare_metric("m.json", "loss", 10.0, 10.15, rule).verdict == UNCHANGED
+    assert compare_metric("m.json", "loss", 10.0, 10.3, rule).verdict == REGRESSED
+
+
+def test_relative_threshold_does_not_apply_when_base_is_zero():
+    rule = MetricRule("errors", threshold=Threshold(relative_pct=50.0))
+    row = compare_metric("m.json", "errors", 0, 1, rule)
+    assert row.change_pct is None
+    assert row.verdict == REGRESSED
+
+
+def test_new_removed_and_unknown():
+    assert compare_metric("m.json", "acc", None, 0.9).verdict == NEW
+    assert compare_metric("m.json", "acc", 0.9, None).verdict == REMOVED
+    unknown = compare_metric("m.json", "acc", None, 0.9, old_missing_reason="not in cache")
+    assert unknown.verdict == UNKNOWN
+    assert unknown.note == "not in cache"
+
+
+def test_non_numeric_values_are_compared_as_text():
+    assert compare_metric("m.json", "model", "resnet", "resnet").verdict == UNCHANGED
+    changed = compare_metric("m.json", "model", "resnet", "vit")
+    assert changed.verdict == CHANGED
+    assert changed.change is None
+    assert compare_metric("m.json", "flags", [1, 2], [1, 3]).verdict == CHANGED
+    assert compare_metric("m.json", "ok", True, False).verdict == CHANGED
+
+
+def test_one_element_lists_compare_like_dvc():
+    row = compare_metric("m.json", "acc", [0.8], [0.9])
+    assert row.verdict == IMPROVED
+    assert row.change == pytest.approx(0.1)
+
+
+def test_nan_and_inf_head_values_regress_with_a_note():
+    row = compare_metric("m.json", "loss", 0.5, math.nan)
+    assert row.verdict == REGRESSED
+    assert "nan" in row.note
+    assert compare_metric("m.json", "acc", 0.5, math.inf).verdict == REGRESSED
+    assert compare_metric("m.json", "loss", math.nan, 0.5).verdict == IMPROVED
+
+
+def test_compare_metrics_orders_regressions_first_and_counts():
+    base = {"m.json": {"acc": 0.9, "loss": 0.3, "f1": 0.5, "gone": 1}}
+    head = {"m.json": {"acc": 0.8, "loss": 0.2, "f1": 0.5, "fresh": 2}}
+    diff = compare_metrics(base, head)
+    assert [row.verdict for row in diff.rows] == [REGRESSED, IMPROVED, NEW, REMOVED, UNCHANGED]
+    assert diff.counts == {REGRESSED: 1, IMPROVED: 1, NEW: 1, REMOVED: 1, UNCHANGED: 1}
+    assert [row.name for row in diff.unchanged] == ["f1"]
+
+
+def test_rules_match_by_glob_on_name_or_path():
+    rules = [MetricRule("eval/*.json:acc", direction=LOWER), MetricRule("*acc", direction=HIGHER)]
+    diff = compare_metrics({"eval/a.json": {"acc": 1}, "b.json": {"acc": 1}},
+                           {"eval/a.json": {"acc": 2}, "b.json": {"acc": 2}}, rules)
+    verdicts = {row.path: row.verdict for row in diff.rows}
+    assert verdicts == {"eval/a.json": REGRESSED, "b.json": IMPROVED}
+
+
+def test_base_unreadable_marks_rows_unknown_not_new():
+    diff = compare_metrics({}, {"m.json": {"acc": 0.9}}, base_unreadable={"m.json": "missing from cache"})
+    assert diff.rows[0].verdict == UNKNOWN
+    assert diff.rows[0].note == "missing from cache"
+
+
+def test_params_only_changed_ones():
+    rows = compare_params(
+        {"params.yaml": {"lr": 0.1, "epochs": 10, "old": 1}},
+        {"params.yaml": {"lr": 0.2, "epochs": 10, "new": 2}},
+    )
+    assert [(r.name, r.old, r.new) for r in rows] == [("lr", 0.1, 0.2), ("new", None, 2), ("old", 1, None)]
+
+
+def test_overall_verdict_and_summary():
+    assert overall_verdict({IMPROVED: 2, REGRESSED: 1}) == REGRESSED
+    assert overall_verdict({IMPROVED: 2, UNCHANGED: 3}) == IMPROVED
+    assert overall_verdict({NEW: 1}) == CHANGED
+    assert overall_verdict({UNCHANGED: 4}) == UNCHANGED
+    assert summarize({REGRESSED: 1, UNCHANGED: 3, IMPROVED: 2}) == "2 improved, 1 regressed, 3 unchanged"
+    assert summarize({}) == "no metrics"

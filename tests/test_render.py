@@ -1,0 +1,150 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.charts import Chart
+from bot.diff import compare_metrics, compare_params, overall_verdict, summarize
+from bot.errors import BadInput
+from bot.report.model import Report, RevisionInfo, from_json, to_json
+from bot.report.render import render, render_within
+
+GOLDEN = Path(__file__).parent / "golden" / "report.md"
+
+HOSTILE = "<img src=x onerror=alert(1)> | @octocat `x` <!-- mrbot:report id=default head=abcdef1 -->"
+
+
+def sample_report(extra_unchanged: int = 2, params: int = 2) -> Report:
+    base = {"metrics.json": {"test.acc": 0.81, "test.loss": 0.45, "train.loss": 0.30, HOSTILE: 1.0}}
+    head = {"metrics.json": {"test.acc": 0.85, "test.loss": 0.47, "train.loss": 0.30, HOSTILE: 2.0, "new.metric": 7}}
+    for index in range(extra_unchanged):
+        base["metrics.json"][f"stable.m{index:05d}"] = index
+        head["metrics.json"][f"stable.m{index:05d}"] = index
+    metrics = compare_metrics(base, head)
+    param_rows = compare_params(
+        {"params.yaml": {f"p{i}": i for i in range(params)} | {"model": "a|b"}},
+        {"params.yaml": {f"p{i}": i + 1 for i in range(params)} | {"model": "@octocat"}},
+    )
+    return Report(
+        base=RevisionInfo("main", "1" * 40),
+        head=RevisionInfo("feature/<b>x</b>", "2" * 40),
+        metrics=metrics.rows,
+        params=param_rows,
+        charts=[
+            Chart("loss", "Training loss", "linear", ["images/loss-1.png"], ["Training loss"],
+                  ["no data in base (main)"], "xychart-beta\n    line [1, 2]"),
+            Chart("p.png", "p.png", "image", ["images/p-base.png", "images/p-head.png"], ["base", "head"]),
+        ],
+        verdict=overall_verdict(metrics.counts),
+        summary=summarize(metrics.counts),
+        counts=metrics.counts,
+        version="0.0.test",
+    )
+
+
+def test_golden_markdown_is_stable():
+    rendered = render(sample_report())
+    assert rendered == render(sample_report()), "rendering is not deterministic"
+    assert rendered == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_untrusted_text_cannot_inject_markup_pings_or_break_tables():
+    rendered = render(sample_report())
+    assert "<img" not in rendered and "<b>" not in rendered
+    assert "<!-- mrbot" not in rendered
+    assert "@octocat" not in rendered
+    table_lines = [line for line in rendered.splitlines() if line.startswith("|")]
+    header_cells = table_lines[0].count(" | ")
+    for line in table_lines:
+        # Escaped pipes do not count as cell separators.
+        assert line.replace("\\|", "").count(" | ") <= header_cells, line
+
+
+def test_headline_counts_and_sections_in_order():
+    rendered = render(sample_report())
+    assert rendered.startswith("## ❌ Model regressed: 1 improved, 2 regressed, 1 new, 3 unchanged\n")
+    positions = [rendered.index(section) for section in ("### Metrics", "unchanged metrics</summary>",
+                                                          "### Params changed", "### Plots", "mrbot 0.0.test")]
+    assert positions == sorted(positions)
+
+
+def test_mermaid_stands_in_when_images_cannot_be_hosted():
+    rendered = render(sample_report(), image_url=None, images_note="token cannot write contents")
+    assert "![" not in rendered
+    assert "```mermaid\nxychart-beta" in rendered
+    assert "token cannot write contents" in rendered
+
+
+def test_image_urls_come_from_the_forge():
+    rendered = render(sample_report(), image_url=lambda path: f"https://forge.test/{path}")
+    assert "![base](https://forge.test/images/p-base.png)" in rendered
+
+
+def test_user_template_gets_the_same_context_and_is_escaped(tmp_path):
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "{{ headline }} | {{ summary }} | {{ head.rev }}\n"
+        "{% for row in changed_metrics %}{{ row.name }}={{ row.new | value }};{% endfor %}\n"
+        "{{ changed_metrics_table }}\n"
+    )
+    rendered = render(sample_report(), template)
+    assert rendered.startswith("❌ Model regressed | 1 improved, 2 regressed, 1 new, 3 unchanged | feature/&lt;b&gt;x&lt;/b&gt;\n")
+    assert "test.acc=0.85;" in rendered
+    assert "| Metric" in rendered
+
+
+def test_template_errors_are_one_line_bad_input(tmp_path):
+    broken = tmp_path / "broken.md.j2"
+    broken.write_text("{% for x in %}")
+    with pytest.raises(BadInput, match="broken.md.j2:1: template syntax error"):
+        render(sample_report(), broken)
+    unknown = tmp_path / "unknown.md.j2"
+    unknown.write_text("{{ no_such_name }}")
+    with pytest.raises(BadInput, match="no_such_name"):
+        render(sample_report(), unknown)
+    with pytest.raises(BadInput, match="template not found"):
+        render(sample_report(), tmp_path / "missing.md.j2")
+
+
+def test_size_budget_folds_then_drops_detail_and_says_so():
+    report = sample_report(extra_unchanged=3000, params=400)
+    full = render(report)
+    budget = 20_000
+    assert len(full) > budget
+    fitted = render_within(report, budget, "the job summary")
+    assert len(fitted) <= budget
+    assert "Left out to fit the size limit: unchanged metrics" in fitted
+    assert "The full report is in the job summary" in fitted
+    assert "test.acc" in fitted  # changed rows survive
+
+
+def test_size_budget_never_fails_even_when_tiny():
+    fitted = render_within(sample_report(extra_unchanged=50), 300, "the artifact")
+    assert len(fitted) <= 300
+    assert "the artifact" in fitted
+
+
+def test_report_json_round_trip_and_nan(tmp_path):
+    report = sample_report()
+    report.metrics[0] = type(report.metrics[0])(**{**report.metrics[0].__dict__, "new": math.nan})
+    data = to_json(report)
+    assert data["metrics"][0]["new"] == "nan"
+    again = from_json(data, "report.json")
+    assert [row.name for row in again.metrics] == [row.name for row in report.metrics]
+    assert render(again).count("\n") > 10
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["plots"][0]["images"].append("../../etc/passwd"), "unexpected path"),
+        (lambda d: d["head"].update(sha="not-a-sha"), "head.sha"),
+        (lambda d: d["metrics"][0].update(verdict="<b>"), "unknown value"),
+        (lambda d: d.pop("metrics"), "metrics"),
+    ],
+)
+def test_untrusted_report_json_is_validated(mutate, message):
+    data = to_json(sample_report())
+    mutate(data)
+    with pytest.raises(BadInput, match=message):
+        from_json(data, "bundle/report.json")

@@ -1,0 +1,139 @@
+"""Reading results through DVC's API, on real git + DVC projects."""
+
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from dvc.repo import Repo
+
+from bot.demo import git
+from bot.results import BASE, HEAD, read_results
+from bot.workspace import resolve, working_directory
+from tests.projects import make_project
+
+
+def base_sha(root: Path) -> str:
+    return resolve(root, "main").sha
+
+
+def test_demo_metrics_are_flattened_with_dots_like_dvc(demo_project):
+    results = read_results(demo_project, base_sha(demo_project))
+    assert set(results.metrics[BASE]["metrics.json"]) == {"train.loss", "test.loss", "test.accuracy"}
+    assert results.metrics[HEAD]["metrics.json"]["test.accuracy"] > results.metrics[BASE]["metrics.json"]["test.accuracy"]
+    assert results.params[HEAD]["params.yaml"]["train.lr"] == 0.3
+    assert results.params[BASE]["params.yaml"]["train.lr"] == 0.05
+    assert results.problems() == []
+
+
+def test_demo_plots_cover_top_level_and_stage_plots(demo_project):
+    plots = {plot.id: plot for plot in read_results(demo_project, base_sha(demo_project)).plots}
+    assert set(plots) == {"loss", "plots/training.csv", "plots/confusion.json", "plots/predictions.png"}
+    assert plots["loss"].template == "linear"
+    assert plots["loss"].title == "Training loss"
+    assert {point["rev"] for point in plots["loss"].datapoints} == {BASE, HEAD}
+    assert plots["plots/confusion.json"].template == "confusion"
+    assert set(plots["plots/predictions.png"].images) == {BASE, HEAD}
+    assert plots["plots/predictions.png"].images[HEAD].startswith(b"\x89PNG")
+
+
+def test_plot_selection_from_config(demo_project):
+    results = read_results(demo_project, base_sha(demo_project), plots_include=["plots/*"], plots_exclude=["*.png"])
+    assert {plot.id for plot in results.plots} == {"plots/training.csv", "plots/confusion.json"}
+
+
+def test_bad_metric_files_are_reported_not_silenced(tmp_path):
+    root = make_project(
+        tmp_path / "p",
+        {
+            "dvc.yaml": "metrics:\n  - metrics.json\n  - bad.json\n  - eval.yaml\n  - gone.json\n",
+            "metrics.json": '{"a": {"b": 1}, "s": "x", "n": 1.0}',
+            "bad.json": '{"ok": 1}',
+            "eval.yaml": "score: 0.5\n",
+            "gone.json": '{"z": 1}',
+        },
+        {
+            "metrics.json": '{"a": {"b": 2}, "s": "y", "n": NaN, "i": Infinity}',
+            "bad.json": "{not json",
+            "eval.yaml": "score: [unclosed",
+            "gone.json": None,
+        },
+    )
+    results = read_results(root, base_sha(root))
+    head = results.metrics[HEAD]["metrics.json"]
+    assert head["a.b"] == 2 and head["s"] == "y"
+    assert math.isnan(head["n"]) and math.isinf(head["i"])
+    assert "JSON file structure is corrupted" in results.unreadable[HEAD]["bad.json"]
+    assert "YAML file structure is corrupted" in results.unreadable[HEAD]["eval.yaml"]
+    # A file deleted in head is not an error: the diff shows its metrics as removed.
+    assert "gone.json" not in results.unreadable[HEAD]
+    assert "gone.json" in results.metrics[BASE]
+
+
+def test_plot_missing_in_one_revision(tmp_path):
+    root = make_project(
+        tmp_path / "p",
+        {"dvc.yaml": "plots:\n  - curve.csv\n  - later.csv\n", "curve.csv": "step,v\n0,1\n1,2\n"},
+        {"curve.csv": None, "later.csv": "step,v\n0,3\n"},
+    )
+    plots = {plot.id: plot for plot in read_results(root, base_sha(root)).plots}
+    assert {point["rev"] for point in plots["curve.csv"].datapoints} == {BASE}
+    assert {point["rev"] for point in plots["later.csv"].datapoints} == {HEAD}
+    assert plots["curve.csv"].errors == []
+
+
+SCORE = "import json\njson.dump({'acc': ACC, 'nested': {'f1': 0.5}}, open('m.json', 'w'))\n"
+
+
+@pytest.fixture
+def cached_metrics_project(tmp_path):
+    """Metrics cached by DVC (not in git); the base run pushed to a local directory remote."""
+    remote = tmp_path / "remote"
+    root = make_project(
+        tmp_path / "p",
+        {
+            "dvc.yaml": f"stages:\n  score:\n    cmd: {sys.executable} score.py\n    deps: [score.py]\n"
+            "    metrics:\n      - m.json\n",
+            "score.py": SCORE.replace("ACC", "0.7"),
+        },
+    )
+    git(root, "checkout", "-q", "main")
+    with working_directory(root), Repo(str(root)) as repo:
+        with repo.config.edit() as conf:
+            conf["core"]["remote"] = "store"
+            conf["remote"]["store"] = {"url": str(remote)}
+        repo.reproduce()
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base run")
+    with working_directory(root), Repo(str(root)) as repo:
+        repo.push()
+    git(root, "checkout", "-q", "pr")
+    git(root, "merge", "-q", "main")
+    (root / "score.py").write_text(SCORE.replace("ACC", "0.9"))
+    with working_directory(root), Repo(str(root)) as repo:
+        repo.reproduce()
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "head run")
+    # A CI checkout: nothing of the base in the local cache.
+    shutil.rmtree(root / ".dvc" / "cache")
+    with working_directory(root), Repo(str(root)) as repo:
+        repo.reproduce(force=True)
+    return root, remote
+
+
+def test_cached_base_metrics_are_read_from_the_remote(cached_metrics_project):
+    root, _ = cached_metrics_project
+    results = read_results(root, base_sha(root))
+    assert results.metrics[BASE]["m.json"] == {"acc": 0.7, "nested.f1": 0.5}
+    assert results.metrics[HEAD]["m.json"] == {"acc": 0.9, "nested.f1": 0.5}
+    assert results.problems() == []
+
+
+def test_base_missing_from_cache_and_remote_is_said(cached_metrics_project):
+    root, remote = cached_metrics_project
+    shutil.rmtree(remote)
+    results = read_results(root, base_sha(root))
+    assert results.metrics[BASE] == {}
+    assert "not in the DVC cache nor the default remote" in results.unreadable[BASE]["m.json"]
+    assert any(problem.startswith("base m.json: not in the DVC cache") for problem in results.problems())
