@@ -150,8 +150,20 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 130
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the record, not when logging was set up."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def _configure_logging(verbose: bool, secrets: list[str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("mrbot: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()

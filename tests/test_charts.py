@@ -1,0 +1,186 @@
+import json
+
+import pytest
+
+from bot.charts import file_stem, confusion_matrices, render_charts
+from bot.results import BASE, HEAD, PlotData, read_results
+from bot.workspace import resolve
+from tests.projects import make_project
+
+LABELS = {BASE: "base main", HEAD: "head pr"}
+
+TEMPLATES_DVC_YAML = """\
+plots:
+  - curve.csv:
+      template: linear
+      x: step
+      y: loss
+  - simple.csv:
+      template: simple
+      x: step
+      y: loss
+  - smooth.csv:
+      template: smooth
+      x: step
+      y: loss
+  - scatter.json:
+      template: scatter
+      x: x
+      y: y
+  - confusion.json:
+      template: confusion
+      x: predicted
+      y: actual
+  - confusion_normalized.json:
+      template: confusion_normalized
+      x: predicted
+      y: actual
+  - importance.json:
+      template: bar_horizontal
+      x: weight
+      y: feature
+  - sorted.json:
+      template: bar_horizontal_sorted
+      x: weight
+      y: feature
+  - picture.png
+"""
+
+
+def csv(values):
+    return "step,loss\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))
+
+
+def confusion(pairs):
+    return [{"actual": a, "predicted": p} for a, p in pairs]
+
+
+def bars(weights):
+    return [{"feature": name, "weight": weight} for name, weight in weights.items()]
+
+
+def png(path_factory, color):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1), dpi=20)
+    figure.patch.set_facecolor(color)
+    path = path_factory / f"{color}.png"
+    figure.savefig(path)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def all_templates_project(tmp_path):
+    files_base = {
+        "dvc.yaml": TEMPLATES_DVC_YAML,
+        "curve.csv": csv([1.0, 0.8, 0.7]),
+        "simple.csv": csv([1.0, 0.9]),
+        "smooth.csv": csv([1.0, 0.9, 0.95, 0.8, 0.82, 0.7, 0.72]),
+        "scatter.json": [{"x": 1, "y": 2}, {"x": 2, "y": 3}],
+        "confusion.json": confusion([(0, 0), (0, 1), (1, 1)]),
+        "confusion_normalized.json": confusion([("cat", "cat"), ("dog", "cat")]),
+        "importance.json": bars({"age": 0.5, "income": 0.2}),
+        "sorted.json": bars({"a": 3, "b": 1}),
+    }
+    files_head = {
+        "curve.csv": csv([1.0, 0.6, 0.4, 0.3]),
+        "simple.csv": csv([1.0, 0.7]),
+        "smooth.csv": csv([1.0, 0.8, 0.85, 0.6, 0.62, 0.5, 0.52]),
+        "scatter.json": [{"x": 1, "y": 2.5}],
+        "confusion.json": confusion([(0, 0), (0, 0), (1, 1)]),
+        "confusion_normalized.json": confusion([("cat", "cat"), ("dog", "dog")]),
+        "importance.json": bars({"age": 0.4, "income": 0.3, "zip": 0.1}),
+        "sorted.json": bars({"a": 2, "b": 4}),
+    }
+    root = make_project(tmp_path / "p", files_base | {"picture.png": ""}, files_head)
+    (root / "picture.png").write_bytes(png(tmp_path, "red"))
+    return root
+
+
+def test_every_template_renders_a_chart(all_templates_project, tmp_path):
+    root = all_templates_project
+    plots = read_results(root, resolve(root, "main").sha).plots
+    charts = {chart.plot_id: chart for chart in render_charts(plots, tmp_path / "bundle", LABELS)}
+    assert set(charts) == {
+        "curve.csv", "simple.csv", "smooth.csv", "scatter.json", "confusion.json",
+        "confusion_normalized.json", "importance.json", "sorted.json", "picture.png",
+    }
+    for plot_id, chart in charts.items():
+        if plot_id == "picture.png":
+            continue
+        assert len(chart.images) == 1, plot_id
+        content = (tmp_path / "bundle" / chart.images[0]).read_bytes()
+        assert content.startswith(b"\x89PNG") and len(content) > 2000, plot_id
+        assert chart.notes == [], (plot_id, chart.notes)
+    # The PNG only exists in the head revision (base committed an empty placeholder).
+    picture = charts["picture.png"]
+    assert picture.images == [f"images/{file_stem('picture.png')}-head.png"]
+    assert picture.notes == ["no image in base (base main)"]
+    assert charts["curve.csv"].mermaid.startswith("xychart-beta")
+    assert charts["importance.json"].mermaid.startswith("xychart-beta horizontal")
+    assert charts["confusion.json"].mermaid == ""
+
+
+def test_images_other_than_png_jpeg_gif_are_left_out(tmp_path):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    plot = PlotData("p.svg", "p.svg", "image", images={BASE: svg, HEAD: b"\xff\xd8\xff\xe0jpeg"})
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert chart.images == [f"images/{file_stem('p.svg')}-head.jpg"]
+    assert chart.notes == ["base image is not PNG, JPEG or GIF; left out"]
+    assert not list((tmp_path / "images").glob("*.svg"))
+
+
+def test_charts_are_deterministic(all_templates_project, tmp_path):
+    root = all_templates_project
+    plots = read_results(root, resolve(root, "main").sha).plots
+    first = render_charts(plots, tmp_path / "one", LABELS)
+    second = render_charts(plots, tmp_path / "two", LABELS)
+    for chart_one, chart_two in zip(first, second):
+        for image_one, image_two in zip(chart_one.images, chart_two.images):
+            assert (tmp_path / "one" / image_one).read_bytes() == (tmp_path / "two" / image_two).read_bytes()
+
+
+def test_confusion_matrix_counts_and_normalization():
+    points = [
+        {"rev": BASE, "actual": "a", "predicted": "a"},
+        {"rev": BASE, "actual": "a", "predicted": "b"},
+        {"rev": BASE, "actual": "b", "predicted": "b"},
+        {"rev": HEAD, "actual": "a", "predicted": "a"},
+        {"rev": HEAD, "actual": "a", "predicted": "a"},
+    ]
+    plot = PlotData("c", "c", "confusion", x="predicted", y="actual", datapoints=points)
+    classes, matrices = confusion_matrices(plot)
+    assert classes == ["a", "b"]
+    assert matrices[BASE].tolist() == [[1, 1], [0, 1]]
+    assert matrices[HEAD].tolist() == [[2, 0], [0, 0]]
+    normalized = PlotData("c", "c", "confusion_normalized", x="predicted", y="actual", datapoints=points)
+    assert confusion_matrices(normalized)[1][BASE].tolist() == [[0.5, 0.5], [0.0, 1.0]]
+
+
+def test_non_numeric_points_are_left_out_with_a_note(tmp_path):
+    points = [{"rev": HEAD, "step": i, "loss": v, "field": "loss"} for i, v in enumerate(["1", "oops", "0.5"])]
+    plot = PlotData("l", "l", "linear", x="step", y="loss", datapoints=points)
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert "1 points without numeric x/y values were left out" in chart.notes
+    assert "no data in base (base main)" in chart.notes
+
+
+def test_unknown_template_falls_back_to_lines_and_says_so(tmp_path):
+    points = [{"rev": HEAD, "step": i, "y": i * 2, "field": "y"} for i in range(3)]
+    (chart,) = render_charts([PlotData("w", "w", "weird", x="step", y="y", datapoints=points)], tmp_path, LABELS)
+    assert chart.images and "template 'weird' drawn as a line chart" in chart.notes
+
+
+@pytest.mark.parametrize("plot_id", ["../../etc/passwd", "a b/c?d", "<script>", "x" * 300])
+def test_file_stems_are_safe_and_unique(plot_id):
+    stem = file_stem(plot_id)
+    assert "/" not in stem and ".." not in stem.split("-")[0][:2] and len(stem) <= 69
+    assert stem != file_stem(plot_id + "1")
+
+
+def test_mermaid_text_escapes_titles(tmp_path):
+    points = [{"rev": HEAD, "step": i, "y": i, "field": "y"} for i in range(3)]
+    plot = PlotData("m", 'evil" title\n```', "linear", x="step", y="y", datapoints=points)
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert '"' not in chart.mermaid.split("title ", 1)[1].split("\n")[0].strip('"')
+    assert "```" not in chart.mermaid

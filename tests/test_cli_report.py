@@ -1,0 +1,181 @@
+"""`mrbot report` as users run it: exit codes, one-line errors, the bundle contract."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from bot.demo import git
+from tests.projects import METRICS_ONLY_DVC_YAML, make_project
+
+
+def run(args, capsys, environ=None):
+    code = main(args, environ=environ or {})
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+def test_dry_run_prints_the_report_and_leaves_no_bundle(demo_project, capsys, monkeypatch):
+    monkeypatch.chdir(demo_project)
+    code, out, err = run(["report", "--base", "main", "--dry-run"], capsys)
+    assert code == 0
+    assert out.startswith("## ✅ Model improved: 3 improved")
+    assert "| test.accuracy |" in out
+    assert not (demo_project / "mrbot-report").exists()
+
+
+def test_out_writes_the_bundle_with_the_json_contract(demo_project, tmp_path, capsys):
+    out_dir = tmp_path / "bundle"
+    code, _, _ = run(["report", str(demo_project), "--base", "main", "--out", str(out_dir)], capsys)
+    assert code == 0
+    report = json.loads((out_dir / "report.json").read_text())
+    assert {"base", "head", "metrics", "params", "plots", "verdict", "summary"} <= set(report)
+    assert set(report["base"]) == {"rev", "sha"} and report["base"]["rev"] == "main"
+    assert report["head"]["sha"] == git(demo_project, "rev-parse", "HEAD")
+    metric = report["metrics"][0]
+    assert {"path", "name", "old", "new", "change", "change_pct", "direction", "verdict"} <= set(metric)
+    assert {"path", "name", "old", "new"} <= set(report["params"][0])
+    assert {"id", "title", "images"} <= set(report["plots"][0])
+    assert report["verdict"] == "improved" and report["summary"] == "3 improved"
+    markdown = (out_dir / "report.md").read_text()
+    for plot in report["plots"]:
+        for image in plot["images"]:
+            assert f"]({image})" in markdown
+            assert (out_dir / image).is_file()
+
+
+def test_default_base_is_the_merge_base_with_main_and_says_so(demo_project, capsys):
+    code, out, err = run(["report", str(demo_project), "--dry-run"], capsys)
+    assert code == 0
+    assert "merge-base of HEAD with main" in err
+    assert "base main " in out
+
+
+def test_base_from_environment(demo_project, capsys):
+    code, out, _ = run(["report", str(demo_project), "--dry-run"], capsys, {"MRBOT_BASE": "experiment"})
+    assert code == 0
+    assert out.startswith("## ➖ No metric changed: 3 unchanged")
+    assert "No metric changed." in out
+
+
+def test_fail_on_regression_exits_1(demo_project, capsys):
+    # Reported the other way round, the experiment's improvements are regressions.
+    git(demo_project, "checkout", "-q", "main")
+    code, out, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run", "--fail-on-regression"], capsys)
+    assert code == 1
+    assert out.startswith("## ❌ Model regressed: 3 regressed")
+    code, _, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run"], capsys)
+    assert code == 0
+
+
+def test_thresholds_from_config_make_the_gate_pass(demo_project, capsys):
+    git(demo_project, "checkout", "-q", "main")
+    (demo_project / ".mrbot.yml").write_text(
+        "fail_on_regression: true\nmetrics:\n  '*loss': {threshold: 0.5}\n  test.accuracy: {threshold: '20%'}\n"
+    )
+    code, out, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run"], capsys)
+    assert code == 0, out
+    assert out.startswith("## ➖ No metric changed: 3 unchanged")
+
+
+def test_template_override(demo_project, tmp_path, capsys):
+    template = tmp_path / "t.md.j2"
+    template.write_text("VERDICT={{ report.verdict }} {{ summary }}\n")
+    code, out, _ = run(["report", str(demo_project), "--base", "main", "--dry-run", "--template", str(template)], capsys)
+    assert (code, out) == (0, "VERDICT=improved 3 improved\n")
+
+
+def test_empty_diff_gives_a_short_report(tmp_path, capsys):
+    root = make_project(tmp_path / "p", {"dvc.yaml": METRICS_ONLY_DVC_YAML, "metrics.json": {"acc": 1}})
+    code, out, _ = run(["report", str(root), "--base", "main", "--dry-run"], capsys)
+    assert code == 0
+    assert out.startswith("## ➖ No metric changed: 1 unchanged")
+    assert len(out.splitlines()) < 20
+
+
+def test_unreadable_base_is_a_warning_in_the_report(tmp_path, capsys):
+    root = make_project(
+        tmp_path / "p",
+        {"dvc.yaml": METRICS_ONLY_DVC_YAML, "metrics.json": "{broken"},
+        {"metrics.json": {"acc": 0.9}},
+    )
+    code, out, _ = run(["report", str(root), "--base", "main", "--dry-run"], capsys)
+    assert code == 0
+    assert "> [!WARNING]" in out and "Could not read base metrics.json" in out
+    assert "❔ unknown" in out  # not "new": we do not know what it was
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("plain_dir", "not a git repository"),
+        ("no_dvc_yaml", "no dvc.yaml"),
+        ("missing_dir", "no such directory"),
+    ],
+)
+def test_bad_repository_is_one_line_exit_2(tmp_path, capsys, setup, message):
+    target = tmp_path / "repo"
+    if setup != "missing_dir":
+        target.mkdir()
+    if setup == "no_dvc_yaml":
+        git(target, "init", "-q")
+    code, out, err = run(["report", str(target), "--dry-run"], capsys)
+    assert code == 2
+    assert out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_base_is_exit_2(demo_project, capsys):
+    code, _, err = run(["report", str(demo_project), "--base", "nope", "--dry-run"], capsys)
+    assert code == 2
+    assert "base revision 'nope' not found" in err
+
+
+def test_base_missing_in_a_shallow_clone_says_to_fetch(demo_project, tmp_path, capsys):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth=1", "--branch", "experiment", f"file://{demo_project}", str(clone)],
+                   check=True)
+    code, _, err = run(["report", str(clone), "--base", "main", "--dry-run"], capsys)
+    assert code == 2
+    assert "shallow" in err and "git fetch --depth=1 origin main" in err
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ("metrics: [", "is not valid YAML"),
+        ("nonsense: 1", "unknown key 'nonsense'"),
+        ("metrics:\n  acc: {direction: up}", "metrics.acc.direction must be 'higher' or 'lower'"),
+        ("metrics:\n  acc: {threshold: -1}", "metrics.acc.threshold must be a non-negative number"),
+        ("fail_on_regression: maybe", "fail_on_regression must be true or false"),
+        ("id: 'a b'", "id must be"),
+    ],
+)
+def test_bad_config_names_the_file_and_field(demo_project, capsys, config, message):
+    (demo_project / ".mrbot.yml").write_text(config)
+    code, _, err = run(["report", str(demo_project), "--base", "main", "--dry-run"], capsys)
+    assert code == 2
+    assert ".mrbot.yml" in err and message in err
+
+
+def test_missing_explicit_config_and_template(demo_project, tmp_path, capsys):
+    code, _, err = run(["report", str(demo_project), "--dry-run", "--config", str(tmp_path / "x.yml")], capsys)
+    assert code == 2 and "config file not found" in err
+    code, _, err = run(["report", str(demo_project), "--base", "main", "--dry-run", "--template", str(tmp_path / "t")],
+                       capsys)
+    assert code == 2 and "template not found" in err
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bot", "report", str(tmp_path), "--dry-run"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("mrbot: error: ") and "Traceback" not in done.stderr
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    code, out, _ = run([], capsys)
+    assert code == 2 and "report" in out
