@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.errors import BadInput
 from bot.workspace import working_directory
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,22 @@ def read_results(
     roles = {base_sha: BASE, _WORKSPACE: HEAD}
     unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
     with working_directory(root), Repo(str(root)) as repo:
+        _check_pipeline_loads(repo, root)
         metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
         params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
         plots = _plots(repo.plots.show(revs=[base_sha, _WORKSPACE]), roles)
     plots = [p for p in plots if _selected(p.id, plots_include or [], plots_exclude or [])]
     return Results(metrics, params, plots, unreadable)
+
+
+def _check_pipeline_loads(repo, root: Path) -> None:
+    """DVC only warns about a broken head dvc.yaml and reports every metric as removed; stop instead."""
+    from dvc.exceptions import DvcException
+
+    try:
+        repo.index.stages  # noqa: B018 - loading the index parses every dvc.yaml
+    except DvcException as exc:
+        raise BadInput(f"{root / 'dvc.yaml'}: {describe_error(exc)}; fix it (dvc repro fails on it too)") from None
 
 
 def _values(shown: dict[str, Any], roles: dict[str, str], unreadable: dict[str, dict[str, str]]) -> Values:

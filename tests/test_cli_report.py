@@ -128,6 +128,15 @@ def test_bad_repository_is_one_line_exit_2(tmp_path, capsys, setup, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+def test_broken_dvc_yaml_in_head_is_exit_2(tmp_path, capsys):
+    root = make_project(
+        tmp_path / "p", {"dvc.yaml": METRICS_ONLY_DVC_YAML, "metrics.json": {"a": 1}}, {"dvc.yaml": "stages: [broken\n"}
+    )
+    code, out, err = run(["report", str(root), "--base", "main", "--dry-run"], capsys)
+    assert code == 2 and out == ""
+    assert "dvc.yaml: YAML file structure is corrupted" in err
+
+
 def test_unknown_base_is_exit_2(demo_project, capsys):
     code, _, err = run(["report", str(demo_project), "--base", "nope", "--dry-run"], capsys)
     assert code == 2

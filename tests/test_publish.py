@@ -1,0 +1,107 @@
+"""The forge-independent posting rules, against the local forge (comments as files)."""
+
+from bot.forges.base import marker, parse_marker
+from bot.forges.local import LocalForge
+from bot.publish import (
+    CREATED,
+    SKIPPED_NEWER,
+    SKIPPED_OFF,
+    UNCHANGED_BODY,
+    UPDATED,
+    PublishOptions,
+    publish,
+    status_description,
+)
+from tests.test_render import sample_report
+
+OLD_HEAD = "2" * 40
+NEW_HEAD = "3" * 40
+
+
+def report_on(head_sha: str, report_id: str = "default"):
+    report = sample_report()
+    report.head = type(report.head)(report.head.rev, head_sha)
+    report.report_id = report_id
+    return report
+
+
+def test_first_run_creates_then_rerun_updates_in_place(tmp_path):
+    forge = LocalForge(tmp_path / "forge")
+    first = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    assert first.action == CREATED
+    assert first.body.startswith(marker("default", OLD_HEAD) + "\n## ")
+    again = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    assert again.action == UNCHANGED_BODY
+    newer = publish(forge, report_on(NEW_HEAD), tmp_path, PublishOptions())
+    assert newer.action == UPDATED
+    assert len(forge.report_comments("default")) == 1
+    assert parse_marker(forge.report_comments("default")[0].body) == ("default", NEW_HEAD)
+
+
+def test_duplicates_are_cleaned_keeping_the_newest(tmp_path):
+    forge = LocalForge(tmp_path / "forge")
+    for _ in range(3):
+        forge.create_comment(marker("default", OLD_HEAD) + "\nold")
+    newest = forge.report_comments("default")[-1]
+    published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    assert published.action == UPDATED
+    remaining = forge.report_comments("default")
+    assert [c.id for c in remaining] == [newest.id]
+
+
+def test_an_older_run_never_overwrites_a_newer_head(tmp_path):
+    forge = LocalForge(tmp_path / "forge", head_sha=NEW_HEAD)
+    publish(forge, report_on(NEW_HEAD), tmp_path, PublishOptions())
+    late_old_run = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    assert late_old_run.action == SKIPPED_NEWER
+    assert parse_marker(forge.report_comments("default")[0].body)[1] == NEW_HEAD
+
+
+def test_two_report_ids_live_side_by_side(tmp_path):
+    forge = LocalForge(tmp_path / "forge")
+    publish(forge, report_on(OLD_HEAD, "cpu"), tmp_path, PublishOptions())
+    publish(forge, report_on(OLD_HEAD, "gpu"), tmp_path, PublishOptions())
+    assert len(forge.report_comments("cpu")) == 1 and len(forge.report_comments("gpu")) == 1
+
+
+def test_comment_modes_new_and_off(tmp_path):
+    forge = LocalForge(tmp_path / "forge")
+    publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions(comment_mode="new"))
+    publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions(comment_mode="new"))
+    assert len(forge.report_comments("default")) == 2
+    off = publish(forge, report_on(NEW_HEAD), tmp_path, PublishOptions(comment_mode="off"))
+    assert off.action == SKIPPED_OFF
+    assert len(forge.report_comments("default")) == 2
+
+
+def test_oversized_report_is_shortened_to_the_forge_limit(tmp_path):
+    forge = LocalForge(tmp_path / "forge")
+    forge.comment_limit = 5_000
+    forge.where_full = "the job summary"
+    report = sample_report(extra_unchanged=2_000)
+    report.head = type(report.head)(report.head.rev, OLD_HEAD)
+    published = publish(forge, report, tmp_path, PublishOptions())
+    assert len(published.body) <= 5_000
+    assert published.body.startswith(marker("default", OLD_HEAD))
+    assert "The full report is in the job summary" in published.body
+
+
+def test_status_is_set_with_headline_numbers(tmp_path):
+    import json
+
+    forge = LocalForge(tmp_path / "forge")
+    report = report_on(OLD_HEAD)
+    publish(forge, report, tmp_path, PublishOptions())
+    status = json.loads((tmp_path / "forge" / "status.json").read_text())
+    assert status["state"] == "success"
+    assert status["description"] == status_description(report)
+    assert "test.loss +0.02 (+4.4%)" in status["description"]
+    assert len(status["description"]) <= 140
+    report.gate_failed = True
+    publish(forge, report, tmp_path, PublishOptions())
+    assert json.loads((tmp_path / "forge" / "status.json").read_text())["state"] == "failure"
+
+
+def test_a_quoted_marker_in_the_middle_is_not_a_report():
+    assert parse_marker("> quoting\n" + marker("default", OLD_HEAD)) is None
+    assert parse_marker(marker("default", OLD_HEAD) + "\nbody") == ("default", OLD_HEAD)
