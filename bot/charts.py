@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
+import os
 import re
+import threading
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from bot.results import BASE, HEAD, PlotData
 
@@ -36,9 +40,52 @@ class Chart:
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
     """`labels` names the revisions in legends, e.g. {BASE: "main 1a2b3c4", HEAD: "feature 5d6e7f8"}."""
-    images_dir = bundle_dir / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
-    return [render_chart(plot, images_dir, labels) for plot in plots]
+    with ChartRenderer(workers=0) as renderer:
+        return renderer.render(plots, bundle_dir, labels)
+
+
+class ChartRenderer:
+    """Renders charts in worker processes that import matplotlib while DVC is still reading results,
+    so the two costs overlap on a second core. Start it early; falls back to this process where
+    fork is unavailable or unsafe (other threads running) or there is one core."""
+
+    def __init__(self, workers: int | None = None):
+        # One worker: the main process keeps a core for DVC; more only contend on small machines.
+        self.workers = min(1, (os.cpu_count() or 1) - 1) if workers is None else workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "ChartRenderer":
+        fork_is_safe = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        if self.workers > 0 and fork_is_safe:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_import_matplotlib
+            )
+            for _ in range(self.workers):
+                self._pool.submit(_import_matplotlib)  # start every worker now, not on first use
+        return self
+
+    def render(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
+        return self.start(plots, bundle_dir, labels)()
+
+    def start(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> Callable[[], list[Chart]]:
+        """Begin rendering; call the returned function for the charts, in the order of `plots`."""
+        images_dir = bundle_dir / "images"
+        images_dir.mkdir(parents=True, exist_ok=True)
+        plots = list(plots)
+        if self._pool is None:
+            charts = [render_chart(plot, images_dir, labels) for plot in plots]
+            return lambda: charts
+        futures = [self._pool.submit(render_chart, plot, images_dir, labels) for plot in plots]
+        return lambda: [future.result() for future in futures]
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _import_matplotlib() -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
 
 
 def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import __version__, workspace
-from bot.charts import render_charts
+from bot.charts import Chart, ChartRenderer
 from bot.config import Config, load_config
 from bot.context import LOCAL, Context
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK
 from bot.report.bundle import write_bundle
 from bot.report.model import Report, RevisionInfo
-from bot.results import BASE, HEAD, Results, read_results
+from bot.results import BASE, HEAD, Results, open_repo, read_plots, read_values
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,22 @@ def choose_base(root: Path, options: ReportOptions, context: Context) -> workspa
     return workspace.default_base(root)
 
 
+def revision_labels(base: workspace.Revision, head: workspace.Revision) -> dict[str, str]:
+    return {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
+
+
 def build_report(
     results: Results,
     config: Config,
     base: workspace.Revision,
     head: workspace.Revision,
-    bundle_dir: Path,
+    charts: list[Chart],
     fail_on_regression: bool,
 ) -> Report:
     metrics = compare_metrics(
         results.metrics[BASE], results.metrics[HEAD], config.metric_rules, results.unreadable[BASE]
     )
     params = compare_params(results.params[BASE], results.params[HEAD])
-    labels = {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
-    charts = render_charts(results.plots, bundle_dir, labels)
     warnings = [f"Could not read {problem}" for problem in results.problems()]
     return Report(
         base=RevisionInfo(base.rev, base.sha),
@@ -93,8 +95,12 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     if context.head_sha and context.forge != LOCAL:
         head = workspace.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
-    results = read_results(root, base.sha, config.plots_include, config.plots_exclude)
-    report = build_report(results, config, base, head, options.out_dir, fail_on_regression)
+    # Plots first, so charts render in a worker while DVC reads metrics and params.
+    with ChartRenderer() as renderer, open_repo(root) as repo:
+        plots = read_plots(repo, base.sha, config.plots_include, config.plots_exclude)
+        charts = renderer.start(plots, options.out_dir, revision_labels(base, head))
+        results = read_values(repo, base.sha, plots)
+        report = build_report(results, config, base, head, charts(), fail_on_regression)
     report.target = _target(context)
     markdown = write_bundle(report, options.out_dir, options.template or config.template)
     exit_code = EXIT_GATE_FAILED if report.gate_failed else EXIT_OK

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from bot.errors import BadInput
 from bot.workspace import working_directory
@@ -58,25 +59,39 @@ class Results:
         ]
 
 
+@contextlib.contextmanager
+def open_repo(root: Path) -> Iterator[Any]:
+    """One dvc Repo for the whole run, its pipeline checked to load."""
+    from dvc.repo import Repo
+
+    with working_directory(root), Repo(str(root)) as repo:
+        _check_pipeline_loads(repo, root)
+        yield repo
+
+
+def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclude: list[str] | None = None) -> list[PlotData]:
+    plots = _plots(repo.plots.show(revs=[base_sha, _WORKSPACE]), {base_sha: BASE, _WORKSPACE: HEAD})
+    return [plot for plot in plots if _selected(plot.id, include or [], exclude or [])]
+
+
+def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
+    """Head is the working tree (what the job just reproduced); base is a commit read from git and
+    the DVC cache or default remote, the way `dvc metrics diff` reads it."""
+    roles = {base_sha: BASE, _WORKSPACE: HEAD}
+    unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
+    metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+    params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+    return Results(metrics, params, plots, unreadable)
+
+
 def read_results(
     root: Path,
     base_sha: str,
     plots_include: list[str] | None = None,
     plots_exclude: list[str] | None = None,
 ) -> Results:
-    """Head is the working tree (what the job just reproduced); base is a commit read from git and
-    the DVC cache or default remote, the way `dvc metrics diff` reads it."""
-    from dvc.repo import Repo
-
-    roles = {base_sha: BASE, _WORKSPACE: HEAD}
-    unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
-    with working_directory(root), Repo(str(root)) as repo:
-        _check_pipeline_loads(repo, root)
-        metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
-        params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
-        plots = _plots(repo.plots.show(revs=[base_sha, _WORKSPACE]), roles)
-    plots = [p for p in plots if _selected(p.id, plots_include or [], plots_exclude or [])]
-    return Results(metrics, params, plots, unreadable)
+    with open_repo(root) as repo:
+        return read_values(repo, base_sha, read_plots(repo, base_sha, plots_include, plots_exclude))
 
 
 def _check_pipeline_loads(repo, root: Path) -> None:
