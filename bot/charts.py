@@ -45,23 +45,16 @@ def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str,
 
 
 class ChartRenderer:
-    """Renders charts in worker processes that import matplotlib while DVC is still reading results,
-    so the two costs overlap on a second core. Start it early; falls back to this process where
-    fork is unavailable or unsafe (other threads running) or there is one core."""
+    """Renders charts in forked worker processes while the main process goes on (reading metrics,
+    rendering Markdown). Workers are forked after the plots are read, so they inherit the plot data
+    in memory instead of receiving it pickled; only the small Chart values travel back. Falls back
+    to this process where fork is unavailable or unsafe (other threads running) or not worth it."""
 
     def __init__(self, workers: int | None = None):
-        # One worker: the main process keeps a core for DVC; more only contend on small machines.
-        self.workers = min(1, (os.cpu_count() or 1) - 1) if workers is None else workers
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "ChartRenderer":
-        fork_is_safe = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        if self.workers > 0 and fork_is_safe:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_import_matplotlib
-            )
-            for _ in range(self.workers):
-                self._pool.submit(_import_matplotlib)  # start every worker now, not on first use
         return self
 
     def render(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -72,10 +65,17 @@ class ChartRenderer:
         images_dir = bundle_dir / "images"
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
-        if self._pool is None:
+        fork_is_safe = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        if self.workers < 1 or len(plots) < 2 or not fork_is_safe:
             charts = [render_chart(plot, images_dir, labels) for plot in plots]
             return lambda: charts
-        futures = [self._pool.submit(render_chart, plot, images_dir, labels) for plot in plots]
+        self._pool = ProcessPoolExecutor(
+            min(self.workers, len(plots)),
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_adopt,
+            initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
+        )
+        futures = [self._pool.submit(_render_adopted, index) for index in range(len(plots))]
         return lambda: [future.result() for future in futures]
 
     def __exit__(self, *exc_info) -> None:
@@ -83,9 +83,18 @@ class ChartRenderer:
             self._pool.shutdown(cancel_futures=True)
 
 
-def _import_matplotlib() -> None:
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
+# What a forked worker renders: set once per worker by the pool's initializer.
+_adopted: tuple[list[PlotData], Path, dict[str, str]] = ([], Path(), {})
+
+
+def _adopt(plots: list[PlotData], images_dir: Path, labels: dict[str, str]) -> None:
+    global _adopted
+    _adopted = (plots, images_dir, labels)
+
+
+def _render_adopted(index: int) -> Chart:
+    plots, images_dir, labels = _adopted
+    return render_chart(plots[index], images_dir, labels)
 
 
 def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
@@ -106,10 +115,11 @@ def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Ch
     else:
         if plot.template not in LINE_TEMPLATES:
             notes.append(f"template {plot.template!r} drawn as a line chart")
-        figure, skipped = _line_figure(plot, labels)
+        series = series_by_revision(plot)
+        figure, skipped = _line_figure(plot, series, labels)
         if skipped:
             notes.append(f"{skipped} points without numeric x/y values were left out")
-        mermaid = _mermaid_lines(plot)
+        mermaid = _mermaid_lines(plot, series)
     path = images_dir / f"{stem}.png"
     _save(figure, path)
     return Chart(plot.id, plot.title, plot.template, [f"images/{path.name}"], [plot.title], notes, mermaid)
@@ -141,7 +151,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def series_by_revision(plot: PlotData) -> dict[tuple[str, str, str], tuple[list[float], list[float], int]]:
+def series_by_revision(plot: PlotData) -> "Series":
     """(rev, source file, y field) -> (xs, ys, points skipped)."""
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for point in plot.datapoints:
@@ -162,10 +172,12 @@ def series_by_revision(plot: PlotData) -> dict[tuple[str, str, str], tuple[list[
     return dict(sorted(series.items(), key=lambda item: (item[0][0] != BASE, item[0][1], item[0][2])))
 
 
-def _line_figure(plot: PlotData, labels: dict[str, str]):
+Series = dict[tuple[str, str, str], tuple[list[float], list[float], int]]
+
+
+def _line_figure(plot: PlotData, series: Series, labels: dict[str, str]):
     figure = _new_figure()
     axes = figure.add_subplot()
-    series = series_by_revision(plot)
     several_fields = len({(source, y_field) for _, source, y_field in series}) > 1
     skipped_total = 0
     for (role, source, y_field), (xs, ys, skipped) in series.items():
@@ -311,13 +323,13 @@ def _downsample(xs: list[float], ys: list[float]) -> tuple[list[float], list[flo
     return xs[::step], ys[::step]
 
 
-def _mermaid_lines(plot: PlotData) -> str:
+def _mermaid_lines(plot: PlotData, series_by_key: Series) -> str:
     """A Mermaid xychart-beta of the first series of each revision (base dashed grey is not
     expressible there, so the order is always base first, then head)."""
     lines = []
     x_axis: list[float] = []
     for role in (BASE, HEAD):
-        series = [(xs, ys) for (rev, _, _), (xs, ys, _) in series_by_revision(plot).items() if rev == role and ys]
+        series = [(xs, ys) for (rev, _, _), (xs, ys, _) in series_by_key.items() if rev == role and ys]
         if not series:
             continue
         xs, ys = _downsample(*series[0])

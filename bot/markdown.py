@@ -12,11 +12,16 @@ _NUMBERED_ITEM = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 # A zero-width space after "@" keeps the text readable but stops @mention pings on both forges.
 _MENTION = re.compile(r"@(?=[\w-])")
 _ZERO_WIDTH_SPACE = "\u200b"
+# Text that needs no escaping: no markup characters, no whitespace (so no block marker can start).
+_PLAIN = re.compile(r"[A-Za-z0-9.,:/%()+-]*")
+_BLOCK_MARKER_ONLY = re.compile(r"[#+=-]+|\d+[.)]")
 
 
 def escape(text: object) -> str:
     """Render `text` literally inside Markdown prose or a table cell, on a single line."""
     value = str(text)
+    if _PLAIN.fullmatch(value) and not _BLOCK_MARKER_ONLY.fullmatch(value):
+        return value  # the common case (names, numbers): skip the regex passes below
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MARKDOWN_SPECIALS.sub(r"\\\1", value)
     value = _MENTION.sub("@" + _ZERO_WIDTH_SPACE, value)
