@@ -1,0 +1,363 @@
+"""GitHub: the report as one comment on the pull request (or the commit), its images committed to an
+assets branch, and a commit status. The only module that imports PyGithub."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator, Mapping
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement, UnknownObjectException
+from github.GithubObject import NotSet
+
+from bot import __version__
+from bot.context import Context
+from bot.context.github import FIND_PULL_BY_HEAD, FORK, SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES
+from bot.errors import BadInput, ForgeRefused
+from bot.forges.base import MARKER, Comment, ImagesUnavailable
+
+log = logging.getLogger(__name__)
+
+COMMENT_LIMIT = 65_536  # GitHub answers 422 for a longer comment body
+STATUS_DESCRIPTION_LIMIT = 140
+# What an Actions GITHUB_TOKEN (an installation token) posts as; it may not read GET /user.
+ACTIONS_LOGIN, ACTIONS_TYPE = "github-actions[bot]", "Bot"
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_REF_UPDATE_ATTEMPTS = 3
+DOCS_FORKS = "docs/github.md#forks"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How the client paces and retries. The pacing defaults are PyGithub's, which follow GitHub's
+    advice for integrations (writes one at a time, a second apart); tests set them to 0."""
+
+    seconds_between_requests: float = 0.25
+    seconds_between_writes: float = 1.0
+    retries: int = 4
+    backoff_factor: float = 1.0  # waits 0, 2, 4, 8 s between tries on 5xx
+    max_wait: float = 120.0  # the longest single wait (Retry-After, rate-limit reset, secondary limit)
+    secondary_rate_wait: float = 60.0
+    timeout: int = 30
+
+
+def client_options(extra: Mapping[str, str]) -> ClientOptions:
+    """Pacing from MRBOT_SECONDS_BETWEEN_REQUESTS / _WRITES (read into Context.extra)."""
+    values = {}
+    for key in (SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES):
+        if key in extra:
+            try:
+                values[key] = float(extra[key])
+            except ValueError:
+                raise BadInput(f"MRBOT_{key.upper()}={extra[key]!r} is not a number of seconds") from None
+    return ClientOptions(**values)
+
+
+class _Retry(GithubRetry):
+    """GithubRetry waits for x-ratelimit-reset on a 403 rate-limit answer; GitHub may send the same
+    answer as a 429 without Retry-After, which urllib3 alone would retry at once."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        retry_after = super().get_retry_after(response)
+        reset = response.headers.get("x-ratelimit-reset", "")
+        if retry_after is None and response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            return min(max(0.0, int(reset) - time.time()) + 1, float(self.retry_after_max))
+        return retry_after
+
+
+def github_client(api_url: str, token: str, options: ClientOptions) -> Github:
+    # PyGithub prints to stderr through a handler of its own; send its records through mrbot's
+    # handler instead, which redacts tokens, and only when they matter.
+    pygithub_log = logging.getLogger("github")
+    pygithub_log.handlers.clear()
+    pygithub_log.setLevel(logging.WARNING)
+    retry = _Retry(
+        total=options.retries,
+        backoff_factor=options.backoff_factor,
+        backoff_max=options.max_wait,
+        retry_after_max=int(options.max_wait),
+        secondary_rate_wait=options.secondary_rate_wait,
+        max_rate_limit_wait=options.max_wait,
+        status_forcelist=[429, *range(500, 600)],
+        # A retried POST after a 5xx may leave a duplicate comment; the next run deletes it.
+        allowed_methods=frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"}),
+        # Return the last error response so the message can say what GitHub answered.
+        raise_on_status=False,
+    )
+    return Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        timeout=options.timeout,
+        user_agent=f"mrbot/{__version__}",
+        per_page=100,
+        retry=retry,
+        seconds_between_requests=options.seconds_between_requests,
+        seconds_between_writes=options.seconds_between_writes,
+        lazy=True,
+    )
+
+
+def open_github(context: Context, settings: Mapping[str, str], options: ClientOptions | None = None) -> "GitHubForge":
+    if not context.token:
+        raise BadInput(
+            "no GitHub token: pass `token` to the action, or set GITHUB_TOKEN: ${{ github.token }} "
+            "(or MRBOT_TOKEN) in the step's env"
+        )
+    client = github_client(context.api_url, context.token, options or client_options(context.extra))
+    forge = GitHubForge(client, context, settings)
+    if context.number is None and context.extra.get(FIND_PULL_BY_HEAD):
+        forge.number = forge.find_pull(context.extra[FIND_PULL_BY_HEAD])
+    return forge
+
+
+class GitHubForge:
+    name = "github"
+    comment_limit = COMMENT_LIMIT
+
+    def __init__(self, client: Github, context: Context, settings: Mapping[str, str]):
+        self._client = client
+        self._context = context
+        self._repo = client.get_repo(context.repository)  # lazy: no request yet
+        self.number = context.number
+        self.status_context = settings.get("status_context") or "mrbot"
+        self.assets_branch = settings.get("assets_branch") or "mrbot-assets"
+        self._own: tuple[str, str] | None = None
+        run = f" ({context.run_url})" if context.run_url else ""
+        self.where_full = f"the job summary and the report artifact of the workflow run{run}"
+
+    # -- where the report goes ---------------------------------------------------------------
+
+    def find_pull(self, head: str) -> int | None:
+        """The open PR whose head is `head` ("owner:branch") at this run's sha (fork PRs)."""
+        with self._calling(f"looking up the pull request of {head}"):
+            for pull in self._repo.get_pulls(state="open", head=head):
+                if pull.head.sha == self._context.head_sha:
+                    log.info("reporting on pull request #%d (%s)", pull.number, head)
+                    return pull.number
+        log.warning("no open pull request has head %s at %s; posting on the commit", head, self._context.head_sha[:8])
+        return None
+
+    def _thread(self) -> Any:
+        """The PR's conversation (an issue, to GitHub's API) or the commit that holds the comments."""
+        if self.number is not None:
+            return self._repo.get_issue(self.number)
+        return self._repo.get_commit(self._context.head_sha)
+
+    def _comment_object(self, comment_id: int) -> Any:
+        if self.number is not None:
+            return self._repo.get_issue(self.number).get_comment(comment_id)
+        return self._repo.get_comment(comment_id)
+
+    def _where(self) -> str:
+        if self.number is not None:
+            return f"pull request #{self.number}"
+        return f"commit {self._context.head_sha[:8]}"
+
+    # -- comments ----------------------------------------------------------------------------
+
+    def _identity(self) -> tuple[str, str]:
+        """(login, type) of the token's user: whose comments are mrbot's own."""
+        if self._own is None:
+            user = self._client.get_user()
+            try:
+                self._own = (user.login, user.type)
+            except GithubException as exc:
+                if exc.status != 403:
+                    raise self._refused(exc, "reading the token's user (GET /user)") from None
+                self._own = (ACTIONS_LOGIN, ACTIONS_TYPE)
+            except requests.RequestException as exc:
+                raise self._unreachable(exc, "reading the token's user (GET /user)") from None
+            log.debug("own comments are those by %s", self._own[0])
+        return self._own
+
+    def report_comments(self, report_id: str) -> list[Comment]:
+        login, user_type = self._identity()
+        found = []
+        with self._calling(f"listing the comments of {self._where()}"):
+            for comment in self._thread().get_comments():  # PyGithub follows every page's Link
+                match = MARKER.match(comment.body or "")
+                is_own = comment.user is not None and comment.user.login == login and comment.user.type == user_type
+                if match and match.group(1) == report_id and is_own:
+                    found.append(_comment(comment))
+        return found
+
+    def current_head_sha(self) -> str | None:
+        if self.number is None:
+            return None
+        with self._calling(f"reading pull request #{self.number}"):
+            return self._repo.get_pull(self.number).head.sha
+
+    def create_comment(self, body: str) -> Comment:
+        with self._calling(f"commenting on {self._where()}"):
+            return _comment(self._thread().create_comment(body))
+
+    def update_comment(self, comment: Comment, body: str) -> Comment:
+        with self._calling(f"updating comment {comment.url}"):
+            github_comment = self._comment_object(int(comment.id))
+            github_comment.edit(body)
+            return _comment(github_comment)
+
+    def delete_comment(self, comment: Comment) -> None:
+        with self._calling(f"deleting duplicate comment {comment.url}"):
+            self._comment_object(int(comment.id)).delete()
+
+    # -- commit status -----------------------------------------------------------------------
+
+    def set_status(self, state: str, description: str, target_url: str) -> None:
+        doing = f"setting the commit status {self.status_context!r} (or pass --no-status)"
+        with self._calling(doing):
+            self._repo.get_commit(self._context.head_sha).create_status(
+                state=state,
+                target_url=target_url or self._context.run_url or NotSet,
+                description=_clip(description, STATUS_DESCRIPTION_LIMIT),
+                context=self.status_context,
+            )
+
+    # -- images ------------------------------------------------------------------------------
+
+    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+        """Commit the images in one commit to the assets branch; link them pinned to that commit."""
+        folder = f"pr-{self.number}" if self.number is not None else "commit"
+        prefix = f"{folder}/{self._context.head_sha}"
+        contents = {path: _image_bytes(bundle_dir, path) for path in images}
+        repo_path = {path: f"{prefix}/{PurePosixPath(path).name}" for path in images}
+        doing = f"committing the report's images to the {self.assets_branch!r} branch"
+        try:
+            entries = []
+            for path, data in contents.items():
+                blob = self._repo.create_git_blob(base64.b64encode(data).decode("ascii"), "base64")
+                entries.append(InputGitTreeElement(repo_path[path], "100644", "blob", sha=blob.sha))
+            commit_sha = self._commit_to_assets_branch(entries, f"mrbot: images for {self._where()}")
+        except GithubException as exc:
+            if exc.status in (403, 404):
+                reason = (
+                    "this pull request comes from a fork, whose token cannot write to the repository"
+                    if self._context.extra.get(FORK)
+                    else "the token cannot write the repository's contents (`permissions: contents: write`)"
+                )
+                raise ImagesUnavailable(reason) from None
+            raise self._refused(exc, doing) from None
+        except requests.RequestException as exc:
+            raise self._unreachable(exc, doing) from None
+        log.info("images committed to %s at %s", self.assets_branch, commit_sha[:8])
+        blob_base = f"{self._context.server_url}/{self._context.repository}/blob/{commit_sha}"
+        # ?raw=true serves the file through github.com, which also works in private repositories.
+        return lambda path: f"{blob_base}/{repo_path[path]}?raw=true"
+
+    def _commit_to_assets_branch(self, entries: list[InputGitTreeElement], message: str) -> str:
+        ref_name = f"heads/{self.assets_branch}"
+        for attempt in range(1, _REF_UPDATE_ATTEMPTS + 1):
+            ref: Any = self._repo.get_git_ref(ref_name)
+            try:
+                parent = self._repo.get_git_commit(ref.object.sha)
+            except UnknownObjectException:
+                ref, parent = None, None
+            tree = self._repo.create_git_tree(entries, parent.tree if parent else NotSet)
+            if parent and tree.sha == parent.tree.sha:
+                return parent.sha  # the same images are there already (a re-run): link that commit
+            commit = self._repo.create_git_commit(message, tree, [parent] if parent else [])
+            try:
+                if ref is None:
+                    self._repo.create_git_ref(f"refs/{ref_name}", commit.sha)
+                else:
+                    ref.edit(commit.sha, force=False)
+                return commit.sha
+            except GithubException as exc:
+                # 422: another run moved (or created) the branch meanwhile; build on its commit.
+                if exc.status != 422 or attempt == _REF_UPDATE_ATTEMPTS:
+                    raise
+                log.info("the %s branch moved meanwhile; committing again", self.assets_branch)
+        raise AssertionError("unreachable")
+
+    # -- errors ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _calling(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            raise self._refused(exc, doing) from None
+        except requests.RequestException as exc:
+            raise self._unreachable(exc, doing) from None
+
+    def _unreachable(self, exc: requests.RequestException, doing: str) -> ForgeRefused:
+        return ForgeRefused(f"could not reach GitHub at {self._context.api_url} while {doing}: {type(exc).__name__}")
+
+    def _refused(self, exc: GithubException, doing: str) -> ForgeRefused:
+        return ForgeRefused(refusal_message(exc.status, _github_message(exc), doing, self._context))
+
+
+def refusal_message(status: int, detail: str, doing: str, context: Context) -> str:
+    """One line saying what GitHub refused and how to fix it."""
+    answer = f"{status} {detail}".strip()
+    if status == 429 or "rate limit" in detail.lower():
+        return f"GitHub's rate limit stopped {doing} ({answer}); re-run the job after the limit resets"
+    if status == 401:
+        return (
+            f"GitHub rejected the token in {context.token_name} while {doing} ({answer}): it is invalid or "
+            "expired; pass a valid token (the action's `token` input defaults to github.token)"
+        )
+    if status == 403:
+        if context.extra.get(FORK):
+            fix = (
+                "this pull request comes from a fork, and GitHub gives fork PRs a read-only token; use the "
+                f"two-stage mode ({DOCS_FORKS}); the report is in the job summary"
+            )
+        else:
+            fix = (
+                "give the job `permissions:` `pull-requests: write` (comments), `statuses: write` (status) "
+                "and `contents: write` (images, commit comments); if the PR comes from a fork, use the "
+                f"two-stage mode ({DOCS_FORKS})"
+            )
+        return f"GitHub refused {doing} ({answer}): {fix}"
+    if status == 404:
+        return (
+            f"GitHub answered {answer} while {doing}: repository {context.repository} or its pull request "
+            "or commit was not found, or the token cannot see it (check GITHUB_REPOSITORY and the token's "
+            "repository access)"
+        )
+    if status == 422:
+        return f"GitHub rejected {doing} as invalid ({answer})"
+    return f"GitHub answered {answer} while {doing}; it may be having trouble (githubstatus.com): re-run later"
+
+
+def _github_message(exc: GithubException) -> str:
+    data = exc.data
+    message = data.get("message") if isinstance(data, dict) else exc.message
+    return " ".join(str(message or "").split())[:200]
+
+
+def _comment(github_comment: Any) -> Comment:
+    created = github_comment.created_at
+    return Comment(
+        id=github_comment.id,
+        body=github_comment.body or "",
+        url=github_comment.html_url,
+        created_at=created.isoformat() if created else "",
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _image_bytes(bundle_dir: Path, path: str) -> bytes:
+    """The image file, refusing what an untrusted bundle could slip in (links out, huge or non-image files)."""
+    root = bundle_dir.resolve()
+    file = bundle_dir / path
+    if file.is_symlink() or root not in file.resolve().parents:
+        raise ImagesUnavailable(f"{path} in the report bundle is a link or lies outside it")
+    if not file.is_file():
+        raise ImagesUnavailable(f"{path} is missing from the report bundle")
+    if file.stat().st_size > MAX_IMAGE_BYTES:
+        raise ImagesUnavailable(f"{path} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    data = file.read_bytes()
+    if not data.startswith(_IMAGE_SIGNATURES):
+        raise ImagesUnavailable(f"{path} is not a PNG, JPEG or GIF image")
+    return data

@@ -1,0 +1,134 @@
+"""Context detection on GitHub Actions, from the variables and event payloads the runner provides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.context import GITHUB, detect
+from bot.context.github import FIND_PULL_BY_HEAD, FORK
+from bot.errors import BadInput
+from tests.servers.github import (
+    actions_environ,
+    pull_request_event,
+    push_event,
+    workflow_dispatch_event,
+    workflow_run_event,
+)
+
+REPO = "octo-org/ml-project"
+API = "https://ghe.example.com/api/v3"  # GitHub Enterprise Server: GITHUB_API_URL must be honored
+HEAD, BASE, MERGE = "1" * 40, "b" * 40, "9" * 40
+
+
+def environ_for(tmp_path, event: str, payload: dict, sha: str = MERGE, **more: str) -> dict[str, str]:
+    return actions_environ(tmp_path, event, payload, REPO, API, sha, **more)
+
+
+def test_pull_request_reports_on_the_pr_head_not_the_merge_commit(tmp_path):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API),
+                          GITHUB_TOKEN="ghs_x", GITHUB_SERVER_URL="https://ghe.example.com")
+    context = detect(environ)
+    assert (context.forge, context.repository, context.number) == (GITHUB, REPO, 7)
+    assert (context.head_sha, context.base_sha, context.base_ref) == (HEAD, BASE, "main")
+    assert context.api_url == API and context.server_url == "https://ghe.example.com"
+    assert context.run_url == f"https://ghe.example.com/{REPO}/actions/runs/4242"
+    assert (context.token, context.token_name) == ("ghs_x", "GITHUB_TOKEN")
+    assert context.summary_path == tmp_path / "step_summary.md" and context.output_path == tmp_path / "output.txt"
+    assert FORK not in context.extra
+    assert "ghs_x" not in repr(context)
+
+
+def test_a_pull_request_from_a_fork_is_marked_as_such(tmp_path):
+    payload = pull_request_event(REPO, 8, HEAD, BASE, API, head_repository="fork-contributor/ml-project")
+    context = detect(environ_for(tmp_path, "pull_request", payload))
+    assert context.number == 8 and context.extra[FORK] == "true"
+    assert context.token == ""  # a fork's first stage usually runs without one
+
+
+def test_mrbot_token_overrides_github_token_and_defaults_apply(tmp_path):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API),
+                          GITHUB_TOKEN="ghs_x", MRBOT_TOKEN="ghp_y")
+    del environ["GITHUB_API_URL"], environ["GITHUB_SERVER_URL"]
+    context = detect(environ)
+    assert (context.token, context.token_name) == ("ghp_y", "MRBOT_TOKEN")
+    assert context.api_url == "https://api.github.com" and context.server_url == "https://github.com"
+
+
+def test_pull_request_target_is_refused_unless_allowed(tmp_path):
+    environ = environ_for(tmp_path, "pull_request_target", pull_request_event(REPO, 7, HEAD, BASE, API))
+    with pytest.raises(BadInput, match=r"pull_request_target.*write token.*pwn request.*--allow-pull-request-target"):
+        detect(environ)
+    assert detect(environ, allow_pull_request_target=True).number == 7
+
+
+def test_workflow_run_of_a_same_repo_pr_names_the_pr(tmp_path):
+    payload = workflow_run_event(REPO, HEAD, API, pull=(7, BASE))
+    context = detect(environ_for(tmp_path, "workflow_run", payload, sha="c" * 40))
+    assert (context.number, context.head_sha, context.base_sha) == (7, HEAD, BASE)
+    assert FIND_PULL_BY_HEAD not in context.extra
+
+
+def test_workflow_run_of_a_fork_pr_asks_the_driver_to_find_the_pr(tmp_path):
+    payload = workflow_run_event(REPO, HEAD, API, head_repository="fork-contributor/ml-project", head_branch="main")
+    context = detect(environ_for(tmp_path, "workflow_run", payload, sha="c" * 40))
+    assert context.number is None and context.head_sha == HEAD
+    assert context.extra == {FORK: "true", FIND_PULL_BY_HEAD: "fork-contributor:main"}
+
+
+def test_workflow_run_ignores_pull_requests_of_other_repositories(tmp_path):
+    payload = workflow_run_event(REPO, HEAD, API, pull=(3, BASE))
+    payload["workflow_run"]["pull_requests"][0]["base"]["repo"]["url"] = f"{API}/repos/someone/else"
+    context = detect(environ_for(tmp_path, "workflow_run", payload))
+    assert context.number is None  # a push-triggered run of the same repo: it goes on the commit
+
+
+def test_push_comments_on_the_commit_against_the_previous_tip(tmp_path):
+    before, after = "a" * 40, "c" * 40
+    context = detect(environ_for(tmp_path, "push", push_event(REPO, before, after, API), sha=after))
+    assert (context.number, context.head_sha, context.base_sha) == (None, after, before)
+
+    new_branch = push_event(REPO, "0" * 40, after, API, ref="refs/heads/feature")
+    context = detect(environ_for(tmp_path, "push", new_branch, sha=after))
+    assert context.base_sha == ""  # no previous tip: the default base (merge-base with main) applies
+
+
+def test_workflow_dispatch_comments_on_the_commit(tmp_path):
+    context = detect(environ_for(tmp_path, "workflow_dispatch", workflow_dispatch_event(REPO, API), sha="c" * 40))
+    assert (context.number, context.head_sha, context.base_sha, context.event) == (None, "c" * 40, "", "workflow_dispatch")
+
+
+def test_client_pacing_is_read_from_the_environment(tmp_path):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API),
+                          MRBOT_SECONDS_BETWEEN_WRITES="0")
+    assert detect(environ).extra == {"seconds_between_writes": "0"}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda env: env.pop("GITHUB_REPOSITORY"), "GITHUB_REPOSITORY is not set"),
+        (lambda env: env.pop("GITHUB_EVENT_PATH"), "GITHUB_EVENT_PATH is not set"),
+        (lambda env: env.update(GITHUB_EVENT_PATH="/nonexistent/event.json"), "cannot read the event payload"),
+        (lambda env: env.update(GITHUB_EVENT_NAME="workflow_run"), "the workflow_run event payload lacks 'workflow_run'"),
+    ],
+)
+def test_a_broken_environment_is_named(tmp_path, change, message):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API))
+    change(environ)
+    with pytest.raises(BadInput, match=message):
+        detect(environ)
+
+
+def test_a_payload_that_is_not_json_or_lacks_a_sha_is_named(tmp_path):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API))
+    with open(environ["GITHUB_EVENT_PATH"], "w") as broken:
+        broken.write("{not json")
+    with pytest.raises(BadInput, match=r"event.json: the event payload .* is not valid JSON"):
+        detect(environ)
+    payload = pull_request_event(REPO, 7, "not-a-sha", BASE, API)
+    with open(environ["GITHUB_EVENT_PATH"], "w") as event:
+        json.dump(payload, event)
+    with pytest.raises(BadInput, match=r"lacks a commit sha in pull_request.head.sha"):
+        detect(environ)
