@@ -45,16 +45,28 @@ def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str,
 
 
 class ChartRenderer:
-    """Renders charts in forked worker processes while the main process goes on (reading metrics,
-    rendering Markdown). Workers are forked after the plots are read, so they inherit the plot data
-    in memory instead of receiving it pickled; only the small Chart values travel back. Falls back
-    to this process where fork is unavailable or unsafe (other threads running) or not worth it."""
+    """Renders charts in worker processes while the main process goes on (reading metrics, writing
+    Markdown). A warm worker is forked at the start and imports matplotlib while DVC loads; small
+    plot data is sent to it. Large plot data is costly to pickle, so then fresh workers are forked
+    after the plots are read and inherit the data in memory; only the small Charts travel back.
+    Falls back to this process where fork is unavailable or unsafe (other threads running)."""
+
+    # Above this many points in all plots, inheriting the data beats pickling it to the warm worker.
+    LARGE_DATA_POINTS = 50_000
 
     def __init__(self, workers: int | None = None):
         self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pools: list[ProcessPoolExecutor] = []
+
+    @staticmethod
+    def _fork_is_safe() -> bool:
+        return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
     def __enter__(self) -> "ChartRenderer":
+        if self.workers > 0 and self._fork_is_safe():
+            warm = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            warm.submit(_import_matplotlib)
+            self._pools.append(warm)
         return self
 
     def render(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -65,22 +77,31 @@ class ChartRenderer:
         images_dir = bundle_dir / "images"
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
-        fork_is_safe = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        if self.workers < 1 or len(plots) < 2 or not fork_is_safe:
+        points = sum(len(plot.datapoints) for plot in plots)
+        if points > self.LARGE_DATA_POINTS and self.workers > 0 and self._fork_is_safe():
+            inheriting = ProcessPoolExecutor(
+                min(self.workers, len(plots)),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_adopt,
+                initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
+            )
+            self._pools.append(inheriting)
+            futures = [inheriting.submit(_render_adopted, index) for index in range(len(plots))]
+        elif self._pools:
+            futures = [self._pools[0].submit(render_chart, plot, images_dir, labels) for plot in plots]
+        else:
             charts = [render_chart(plot, images_dir, labels) for plot in plots]
             return lambda: charts
-        self._pool = ProcessPoolExecutor(
-            min(self.workers, len(plots)),
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_adopt,
-            initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
-        )
-        futures = [self._pool.submit(_render_adopted, index) for index in range(len(plots))]
         return lambda: [future.result() for future in futures]
 
     def __exit__(self, *exc_info) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(cancel_futures=True)
+
+
+def _import_matplotlib() -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
 
 
 # What a forked worker renders: set once per worker by the pool's initializer.

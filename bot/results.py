@@ -62,8 +62,12 @@ class Results:
 @contextlib.contextmanager
 def open_repo(root: Path) -> Iterator[Any]:
     """One dvc Repo for the whole run, its pipeline checked to load."""
+    import tqdm
     from dvc.repo import Repo
 
+    # tqdm's monitor thread (DVC's progress bars) would make forking chart workers unsafe; it only
+    # tunes refresh rates, so do without it.
+    tqdm.tqdm.monitor_interval = 0
     with working_directory(root), Repo(str(root)) as repo:
         _check_pipeline_loads(repo, root)
         yield repo

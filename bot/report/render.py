@@ -40,6 +40,8 @@ class Detail:
     """How much of the report to show; lowered step by step to fit a size budget."""
 
     show_unchanged: bool = True
+    # Past this many, unchanged rows are counted, not listed: report.json has them all.
+    max_unchanged_rows: int = 1000
     show_params: bool = True
     show_plot_details: bool = True
     max_metric_rows: int | None = None
@@ -144,8 +146,11 @@ def template_context(
         "hidden_changed_count": len(changed) - len(shown_changed),
         "unchanged_metrics": unchanged,
         "unchanged_metrics_table": (
-            metrics_table(unchanged, len(metric_files) > 1) if unchanged and detail.show_unchanged else ""
+            metrics_table(unchanged[: detail.max_unchanged_rows], len(metric_files) > 1)
+            if unchanged and detail.show_unchanged
+            else ""
         ),
+        "hidden_unchanged_count": max(0, len(unchanged) - detail.max_unchanged_rows),
         "notes": [row for row in shown_changed if row.note],
         "params": report.params,
         "params_table": params_table(report.params, len(param_files) > 1) if report.params and detail.show_params else "",
