@@ -1,0 +1,137 @@
+"""Whole-process wall time of `mrbot report --dry-run` against what a CML user runs, as ratios.
+
+    python benchmarks/report_vs_dvc.py [--runs 5]
+
+Cases:
+  demo   the `mrbot demo` project (3 stages, 3 metrics, 4 plots)
+  scale  10,000 metrics and 20 plots of 10,000 points each
+References, measured in the same run on the same machine:
+  recipe  `dvc params diff --md; dvc metrics diff --md; dvc plots diff` (three processes)
+  floor   `dvc metrics diff --json` (one process, metrics only)
+Targets: demo <= 0.5x recipe and <= 2x floor; scale <= 5x floor, report still readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.demo import build_demo_project, git  # noqa: E402
+
+PYTHON = sys.executable
+SCALE_METRICS = 10_000
+SCALE_PLOTS = 20
+SCALE_POINTS = 10_000
+
+
+def build_scale_project(root: Path) -> Path:
+    """Base on main, head on branch pr: 1% of metrics changed, every curve shifted."""
+    from dvc.repo import Repo
+
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    Repo.init(str(root)).close()
+    plots = "".join(f"  - curves/c{i:02d}.csv:\n      x: step\n      y: value\n" for i in range(SCALE_PLOTS))
+    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nplots:\n" + plots)
+    (root / "params.yaml").write_text("lr: 0.1\n")
+
+    def write(shift: float) -> None:
+        groups = {f"group{g:03d}": {f"m{m:03d}": round(g + m / 1000, 4) for m in range(100)} for g in range(100)}
+        if shift:
+            for g in range(0, 100, 10):
+                for m in range(10):
+                    groups[f"group{g:03d}"][f"m{m:03d}"] += shift
+        (root / "metrics.json").write_text(json.dumps(groups))
+        (root / "curves").mkdir(exist_ok=True)
+        for i in range(SCALE_PLOTS):
+            rows = "".join(f"{step},{1 / (step + 1) + shift:.6f}\n" for step in range(SCALE_POINTS))
+            (root / "curves" / f"c{i:02d}.csv").write_text("step,value\n" + rows)
+
+    write(0.0)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "pr")
+    write(0.05)
+    (root / "params.yaml").write_text("lr: 0.2\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "head")
+    return root
+
+
+def wall_time(commands: list[list[str]], cwd: Path) -> float:
+    start = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median_time(commands: list[list[str]], cwd: Path, runs: int) -> float:
+    wall_time(commands, cwd)  # warm the OS file cache; not counted
+    return statistics.median(wall_time(commands, cwd) for _ in range(runs))
+
+
+def measure(root: Path, runs: int) -> dict[str, float]:
+    dvc = [PYTHON, "-m", "dvc"]
+    mrbot = [[PYTHON, "-m", "bot", "report", "--base", "main", "--dry-run"]]
+    recipe = [
+        [*dvc, "params", "diff", "main", "--md"],
+        [*dvc, "metrics", "diff", "main", "--md"],
+        [*dvc, "plots", "diff", "main", "-o", str(root.parent / "dvc_plots")],
+    ]
+    floor = [[*dvc, "metrics", "diff", "main", "--json"]]
+    return {
+        "mrbot": median_time(mrbot, root, runs),
+        "recipe": median_time(recipe, root, runs),
+        "floor": median_time(floor, root, runs),
+    }
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "ok" if ratio <= target else "MISSED"
+
+
+def report_readability(root: Path) -> str:
+    done = subprocess.run(
+        [PYTHON, "-m", "bot", "report", "--base", "main", "--dry-run"],
+        cwd=root, check=True, capture_output=True, text=True,
+    )
+    markdown = done.stdout
+    folded = "unchanged metrics</summary>" in markdown
+    return f"report {len(markdown):,} characters, {markdown.count(chr(10)):,} lines; unchanged rows folded: {folded}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-scale", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mrbot-bench-") as scratch:
+        demo = build_demo_project(Path(scratch) / "demo" / "project")
+        times = measure(demo, args.runs)
+        print(f"demo   (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
+              f"floor {times['floor']:.2f} s")
+        to_recipe, to_floor = times["mrbot"] / times["recipe"], times["mrbot"] / times["floor"]
+        print(f"  mrbot / recipe = {to_recipe:.2f}x (target <= 0.5x: {verdict(to_recipe, 0.5)})")
+        print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 2x: {verdict(to_floor, 2.0)})")
+        if not args.skip_scale:
+            scale = build_scale_project(Path(scratch) / "scale" / "project")
+            times = measure(scale, args.runs)
+            print(f"scale  (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
+                  f"floor {times['floor']:.2f} s")
+            to_floor = times["mrbot"] / times["floor"]
+            print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 5x: {verdict(to_floor, 5.0)})")
+            print(f"  mrbot / recipe = {times['mrbot'] / times['recipe']:.2f}x")
+            print(f"  {report_readability(scale)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
