@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.errors import BadInput
 from bot.report.model import Report, from_json, to_json
+from bot.report.openmetrics import write_openmetrics
 from bot.report.render import render
 
 REPORT_MD = "report.md"
@@ -21,6 +22,7 @@ def write_bundle(report: Report, out_dir: Path, template: Path | None = None) ->
     markdown = render(report, template)
     (out_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
     (out_dir / REPORT_JSON).write_text(json.dumps(to_json(report), indent=2, default=str) + "\n", encoding="utf-8")
+    write_openmetrics(report, out_dir)
     return markdown
 
 
