@@ -1,0 +1,361 @@
+"""A fake GitLab REST v4 on 127.0.0.1, answering the calls mrbot makes the way GitLab documents them:
+PRIVATE-TOKEN auth, offset pagination (X-Page, X-Next-Page, X-Total, Link), {"message": ...} errors,
+the uploads JSON. State is plain data the tests set up and inspect; `fail()` injects errors."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from tests.servers.base import LocalServer, json_response
+
+NOTE_LIMIT = 1_000_000
+_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+
+
+@dataclass
+class Note:
+    id: int
+    body: str
+    author: User
+    created_at: str
+    system: bool = False
+    updated_at: str = ""
+
+
+@dataclass
+class MergeRequest:
+    iid: int
+    sha: str
+    source_branch: str = "feature"
+    target_branch: str = "main"
+    state: str = "opened"
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class Discussion:
+    id: str
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: str | dict[str, Any]
+    headers: dict[str, str]
+    times: int | None  # None: every time
+
+
+@dataclass
+class FakeGitLab:
+    project_id: int = 42
+    project_path: str = "group/project"
+    tokens: dict[str, User] = field(default_factory=dict)
+    merge_requests: dict[int, MergeRequest] = field(default_factory=dict)
+    commit_merge_requests: dict[str, list[int]] = field(default_factory=dict)
+    commit_discussions: dict[str, list[Discussion]] = field(default_factory=dict)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+    upload_files: dict[str, bytes] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1000)
+        self._clock = itertools.count(1)
+        self._lock = threading.Lock()
+        self.server = LocalServer(self._handle)
+        self._urls = Map(
+            [
+                Rule("/api/v4/user", endpoint="user", methods=["GET"]),
+                Rule("/api/v4/projects/<int:pid>", endpoint="project", methods=["GET"]),
+                Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>", endpoint="mr", methods=["GET"]),
+                Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>/notes", endpoint="mr_notes",
+                     methods=["GET", "POST"]),
+                Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>/notes/<int:note_id>",
+                     endpoint="mr_note", methods=["PUT", "DELETE"]),
+                Rule("/api/v4/projects/<int:pid>/repository/commits/<sha>/merge_requests", endpoint="commit_mrs",
+                     methods=["GET"]),
+                Rule("/api/v4/projects/<int:pid>/repository/commits/<sha>/discussions", endpoint="discussions",
+                     methods=["GET", "POST"]),
+                Rule("/api/v4/projects/<int:pid>/repository/commits/<sha>/discussions/<did>/notes/<int:note_id>",
+                     endpoint="discussion_note", methods=["PUT", "DELETE"]),
+                Rule("/api/v4/projects/<int:pid>/uploads", endpoint="upload", methods=["POST"]),
+                Rule("/api/v4/projects/<int:pid>/statuses/<sha>", endpoint="status", methods=["POST"]),
+            ]
+        )
+
+    # --- set-up helpers -------------------------------------------------------------------------
+
+    def add_token(self, token: str, user_id: int, username: str) -> User:
+        user = User(user_id, username)
+        self.tokens[token] = user
+        return user
+
+    def add_merge_request(self, iid: int, sha: str, source_branch: str = "feature") -> MergeRequest:
+        merge_request = MergeRequest(iid, sha, source_branch)
+        self.merge_requests[iid] = merge_request
+        self.commit_merge_requests.setdefault(sha, []).append(iid)
+        return merge_request
+
+    def add_note(self, notes: list[Note], author: User, body: str, system: bool = False) -> Note:
+        note = Note(next(self._ids), body, author, self._now(), system)
+        notes.append(note)
+        return note
+
+    def fail(self, method: str, path_pattern: str, status: int, body: str | dict[str, Any] | None = None,
+             times: int | None = 1, headers: dict[str, str] | None = None) -> None:
+        """Answer matching requests with `status` (`times` times, or always) before the real handler."""
+        message = body if body is not None else {"message": f"{status} {_REASONS.get(status, 'Error')}"}
+        self.faults.append(Fault(method, re.compile(path_pattern), status, message, headers or {}, times))
+
+    def requests_to(self, method: str, path_pattern: str) -> list[Any]:
+        return [r for r in self.server.requests if r.method == method and re.search(path_pattern, r.path)]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.server.url}/api/v4"
+
+    def __enter__(self) -> "FakeGitLab":
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.server.__exit__(*exc_info)
+
+    # --- the API ----------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return (_EPOCH + timedelta(seconds=next(self._clock))).isoformat().replace("+00:00", "Z")
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            fault = self._fault_for(request)
+            if fault:
+                if isinstance(fault.body, str):
+                    return Response(fault.body, status=fault.status, headers=fault.headers, content_type="text/html")
+                return json_response(fault.body, fault.status, fault.headers)
+            user = self.tokens.get(request.headers.get("PRIVATE-TOKEN", ""))
+            if user is None:
+                return _error(401, "401 Unauthorized")
+            try:
+                endpoint, args = self._urls.bind_to_environ(request.environ).match()
+            except NotFound:
+                return _error(404, "404 Not Found")
+            except HTTPException as exc:
+                return _error(exc.code or 405, f"{exc.code} {exc.name}")
+            if args.pop("pid", self.project_id) != self.project_id:
+                return _error(404, "404 Project Not Found")
+            return getattr(self, f"_{endpoint}")(request, user, **args)
+
+    def _fault_for(self, request: Request) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == request.method and fault.path.search(request.path) and fault.times != 0:
+                if fault.times is not None:
+                    fault.times -= 1
+                return fault
+        return None
+
+    def _user(self, request: Request, user: User) -> Response:
+        return json_response({"id": user.id, "username": user.username, "name": user.username, "state": "active"})
+
+    def _project_json(self, request: Request) -> dict[str, Any]:
+        return {"id": self.project_id, "path_with_namespace": self.project_path,
+                "web_url": f"{request.host_url.rstrip('/')}/{self.project_path}", "default_branch": "main"}
+
+    def _project(self, request: Request, user: User) -> Response:
+        return json_response(self._project_json(request))
+
+    def _mr_json(self, request: Request, merge_request: MergeRequest) -> dict[str, Any]:
+        web_url = self._project_json(request)["web_url"]
+        return {"id": 5000 + merge_request.iid, "iid": merge_request.iid, "project_id": self.project_id,
+                "state": merge_request.state, "sha": merge_request.sha, "source_branch": merge_request.source_branch,
+                "target_branch": merge_request.target_branch,
+                "web_url": f"{web_url}/-/merge_requests/{merge_request.iid}"}
+
+    def _merge_request(self, iid: int) -> MergeRequest:
+        if iid not in self.merge_requests:
+            raise _Abort(_error(404, "404 Not found"))
+        return self.merge_requests[iid]
+
+    def _mr(self, request: Request, user: User, iid: int) -> Response:
+        return _guard(lambda: json_response(self._mr_json(request, self._merge_request(iid))))
+
+    def _mr_notes(self, request: Request, user: User, iid: int) -> Response:
+        def answer() -> Response:
+            merge_request = self._merge_request(iid)
+            if request.method == "POST":
+                body = _form(request).get("body", "")
+                if invalid := _invalid_body(body):
+                    return invalid
+                return json_response(_note_json(self.add_note(merge_request.notes, user, body), "MergeRequest"), 201)
+            ordered = sorted(merge_request.notes, key=lambda note: (note.created_at, note.id))
+            if request.args.get("sort", "desc") == "desc":
+                ordered.reverse()
+            return _paginate(request, [_note_json(note, "MergeRequest") for note in ordered])
+
+        return _guard(answer)
+
+    def _mr_note(self, request: Request, user: User, iid: int, note_id: int) -> Response:
+        return _guard(lambda: self._edit_note(request, user, self._merge_request(iid).notes, note_id, "MergeRequest"))
+
+    def _edit_note(self, request: Request, user: User, notes: list[Note], note_id: int, kind: str) -> Response:
+        note = next((note for note in notes if note.id == note_id), None)
+        if note is None:
+            return _error(404, "404 Note Not Found")
+        if note.author.id != user.id:
+            return _error(403, "403 Forbidden")
+        if request.method == "DELETE":
+            notes.remove(note)
+            return Response(status=204)
+        body = _form(request).get("body", "")
+        if invalid := _invalid_body(body):
+            return invalid
+        note.body, note.updated_at = body, self._now()
+        return json_response(_note_json(note, kind))
+
+    def _commit_mrs(self, request: Request, user: User, sha: str) -> Response:
+        found = [self._mr_json(request, self.merge_requests[iid]) for iid in self.commit_merge_requests.get(sha, [])]
+        return _paginate(request, found)
+
+    def _discussion_json(self, discussion: Discussion) -> dict[str, Any]:
+        return {"id": discussion.id, "individual_note": False,
+                "notes": [_note_json(note, "Commit") for note in discussion.notes]}
+
+    def _discussions(self, request: Request, user: User, sha: str) -> Response:
+        discussions = self.commit_discussions.setdefault(sha, [])
+        if request.method == "POST":
+            body = _form(request).get("body", "")
+            if invalid := _invalid_body(body):
+                return invalid
+            discussion = Discussion(secrets.token_hex(20))
+            self.add_note(discussion.notes, user, body)
+            discussions.append(discussion)
+            return json_response(self._discussion_json(discussion), 201)
+        return _paginate(request, [self._discussion_json(discussion) for discussion in discussions])
+
+    def _discussion_note(self, request: Request, user: User, sha: str, did: str, note_id: int) -> Response:
+        discussion = next((d for d in self.commit_discussions.get(sha, []) if d.id == did), None)
+        if discussion is None:
+            return _error(404, "404 Discussion Not Found")
+        response = self._edit_note(request, user, discussion.notes, note_id, "Commit")
+        if not discussion.notes:
+            self.commit_discussions[sha].remove(discussion)
+        return response
+
+    def _upload(self, request: Request, user: User) -> Response:
+        file = request.files.get("file")
+        if file is None:
+            return _error(400, "400 Bad request - file is missing")
+        data = file.read()
+        secret = secrets.token_hex(16)
+        url = f"/uploads/{secret}/{file.filename}"
+        self.upload_files[url] = data
+        alt = file.filename.rsplit(".", 1)[0]
+        answer = {"id": len(self.uploads) + 1, "alt": alt, "url": url,
+                  "full_path": f"/-/project/{self.project_id}{url}", "markdown": f"![{alt}]({url})"}
+        self.uploads.append(answer)
+        return json_response(answer, 201)
+
+    def _status(self, request: Request, user: User, sha: str) -> Response:
+        data = _form(request)
+        if data.get("state") not in ("pending", "running", "success", "failed", "canceled", "skipped"):
+            return _error(400, "400 Bad request - state does not have a valid value")
+        status = {"id": len(self.statuses) + 1, "sha": sha, "status": data["state"],
+                  "name": data.get("name") or data.get("context") or "default",
+                  "description": data.get("description"), "target_url": data.get("target_url"),
+                  "author": {"id": user.id, "username": user.username}}
+        self.statuses.append(status)
+        return json_response(status, 201)
+
+
+_REASONS = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+class _Abort(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _guard(answer: Any) -> Response:
+    try:
+        return answer()
+    except _Abort as abort:
+        return abort.response
+
+
+def _error(status: int, message: Any) -> Response:
+    return json_response({"message": message}, status)
+
+
+def _form(request: Request) -> dict[str, Any]:
+    """GitLab takes parameters as JSON or form fields."""
+    if request.is_json:
+        return request.get_json() or {}
+    return request.form.to_dict()
+
+
+def _invalid_body(body: str) -> Response | None:
+    if not body:
+        return _error(400, "400 Bad request - body is missing")
+    if len(body) > NOTE_LIMIT:
+        return _error(400, {"note": [f"is too long (maximum is {NOTE_LIMIT} characters)"]})
+    return None
+
+
+def _note_json(note: Note, noteable_type: str) -> dict[str, Any]:
+    return {"id": note.id, "type": None, "body": note.body, "system": note.system, "noteable_type": noteable_type,
+            "author": {"id": note.author.id, "username": note.author.username},
+            "created_at": note.created_at, "updated_at": note.updated_at or note.created_at,
+            "resolvable": False, "confidential": False, "internal": False}
+
+
+def _paginate(request: Request, items: list[Any]) -> Response:
+    """GitLab's offset pagination: per_page (default 20, at most 100), page, and the headers."""
+    per_page = min(max(int(request.args.get("per_page", 20)), 1), 100)
+    page = max(int(request.args.get("page", 1)), 1)
+    total_pages = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page: page * per_page]
+
+    def link(to: int) -> str:
+        query = {**request.args.to_dict(), "page": to, "per_page": per_page}
+        return f"{request.base_url}?{urlencode(query)}"
+
+    relations = {"first": 1, "last": total_pages}
+    if page < total_pages:
+        relations["next"] = page + 1
+    if page > 1:
+        relations["prev"] = page - 1
+    headers = {
+        "X-Page": str(page),
+        "X-Per-Page": str(per_page),
+        "X-Next-Page": str(page + 1) if page < total_pages else "",
+        "X-Prev-Page": str(page - 1) if page > 1 else "",
+        "X-Total": str(len(items)),
+        "X-Total-Pages": str(total_pages),
+        "Link": ", ".join(f'<{link(to)}>; rel="{rel}"' for rel, to in relations.items()),
+    }
+    return json_response(chunk, 200, headers)
