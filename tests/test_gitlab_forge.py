@@ -67,15 +67,15 @@ def forge_for(fake, **overrides):
     return open_gitlab(detect_gitlab(environment(fake, **overrides)), {"status_context": "mrbot/model"})
 
 
-def make_report(head=HEAD, accuracy=0.91, images=(), report_id="default", extra_unchanged=0, name_width=10):
+def make_report(head=HEAD, accuracy=0.91, images=(), report_id="default", extra_improved=0, name_width=10):
     rows = [
         MetricRow("metrics.json", "test.accuracy", 0.8, accuracy, accuracy - 0.8, (accuracy - 0.8) / 0.8 * 100,
                   "higher", IMPROVED if accuracy > 0.8 else REGRESSED),
         MetricRow("metrics.json", "test.loss", 0.5, 0.5, 0.0, 0.0, "lower", UNCHANGED),
     ]
     rows += [
-        MetricRow("metrics.json", f"layer{i}.".ljust(name_width, "w"), 1.0, 1.0, 0.0, 0.0, "higher", UNCHANGED)
-        for i in range(extra_unchanged)
+        MetricRow("metrics.json", f"layer{i}.".ljust(name_width, "w"), 1.0, 2.0, 1.0, 100.0, "higher", IMPROVED)
+        for i in range(extra_improved)
     ]
     counts = dict(Counter(row.verdict for row in rows))
     charts = [
@@ -321,8 +321,8 @@ def test_job_token_only_is_refused_before_any_request(fake):
 
 
 def test_oversized_report_is_shortened_to_fit_a_note(fake, bundle):
-    # ~2,800 rows of 400-character names: well over GitLab's 1,000,000 characters in full.
-    report = make_report(extra_unchanged=2800, name_width=400)
+    # ~2,800 changed rows with 400-character names: well over GitLab's 1,000,000 characters in full.
+    report = make_report(extra_improved=2800, name_width=400)
     assert len(render(report)) > COMMENT_LIMIT
 
     published = publish(forge_for(fake), report, bundle, PublishOptions())
@@ -332,6 +332,7 @@ def test_oversized_report_is_shortened_to_fit_a_note(fake, bundle):
     assert COMMENT_LIMIT == NOTE_LIMIT
     assert len(note.body) <= COMMENT_LIMIT
     assert "test.accuracy" in note.body
+    assert "more changed metrics (left out to fit the size limit)" in note.body
     assert "Left out to fit the size limit: unchanged metrics" in note.body
     assert "/-/jobs/77/artifacts/browse" in note.body
 
