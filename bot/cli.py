@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 from bot import __version__
 from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
-from bot.errors import EXIT_BAD_INPUT, MrbotError
+from bot.errors import EXIT_BAD_INPUT, BadInput, MrbotError
 
 log = logging.getLogger("bot")
 
@@ -87,8 +87,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     report.add_argument("--fail-on-regression", action="store_true",
                         default=_env_flag(environ, "MRBOT_FAIL_ON_REGRESSION"),
                         help="exit 1 when a metric regressed beyond its threshold")
-    report.add_argument("--no-pull", dest="pull", action="store_false", help="do not `dvc pull` first")
-    report.add_argument("--no-repro", dest="repro", action="store_false", help="do not `dvc repro` first")
+    report.add_argument("--no-pull", dest="pull", action="store_false",
+                        default=_env_flag(environ, "MRBOT_PULL") is not False,
+                        help="do not `dvc pull` first (MRBOT_PULL=false)")
+    report.add_argument("--no-repro", dest="repro", action="store_false",
+                        default=_env_flag(environ, "MRBOT_REPRO") is not False,
+                        help="do not `dvc repro` first (MRBOT_REPRO=false)")
     _add_forge_options(report, environ)
 
     publish = commands.add_parser(
@@ -130,6 +134,8 @@ def _forge_settings(args: argparse.Namespace) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
+    # An empty variable means unset: CI templates and the GitHub action pass unset inputs as "".
+    environ = {name: value for name, value in environ.items() if value != ""}
     parser = build_parser(environ)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose, secret_values(environ))
@@ -173,7 +179,7 @@ def _configure_logging(verbose: bool, secrets: list[str]) -> None:
 
 
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from bot.context import LOCAL, detect
+    from bot.context import GITHUB, LOCAL, detect
     from bot.job import ReportOptions, run_report
 
     context = detect(environ, args.allow_pull_request_target)
@@ -201,7 +207,10 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         log.info("report written to %s", (outcome.bundle_dir / "report.md"))
         # The job summary needs no write token, so even a fork PR's run shows the report.
         write_step_summary(context, outcome.markdown)
-        if context.forge == LOCAL:
+        if context.forge == GITHUB and not context.token:
+            # The fork-safe first stage: build the bundle with no token; `mrbot publish` posts it later.
+            log.warning("no token (MRBOT_TOKEN or GITHUB_TOKEN): the report is not posted")
+        if context.forge == LOCAL or (context.forge == GITHUB and not context.token):
             write_outputs(context, report_outputs(outcome.report.verdict, "", outcome.bundle_dir))
             return outcome.exit_code
         return _post(context, outcome.report, outcome.bundle_dir, args, outcome.exit_code)
@@ -234,7 +243,26 @@ def _publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     report = read_bundle(args.bundle)
     context = detect(environ, args.allow_pull_request_target)
+    _check_bundle_target(report, context, args.bundle)
     return _post(context, report, args.bundle, args, 0)
+
+
+def _check_bundle_target(report, context, bundle: Path) -> None:
+    """The bundle may come from a fork: the CI context decides where to post, and a bundle made for
+    another repository, PR or commit is refused rather than posted there."""
+    target = report.target
+    claims = [
+        ("repository", str(target.get("repository") or ""), context.repository),
+        ("pull request", str(target.get("number") or ""), str(context.number or "")),
+        ("head commit", report.head.sha, context.head_sha),
+    ]
+    for what, bundle_value, ours in claims:
+        if bundle_value and ours and bundle_value.lower() != ours.lower():
+            raise BadInput(
+                f"{bundle / 'report.json'}: the report is for {what} {bundle_value}, but this run is for "
+                f"{ours}; download the artifact of the run that triggered this one (run-id: "
+                "github.event.workflow_run.id)"
+            )
 
 
 def _demo(args: argparse.Namespace) -> int:
