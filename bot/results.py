@@ -50,6 +50,8 @@ class Results:
     plots: list[PlotData]
     # role -> path -> why it could not be read
     unreadable: dict[str, dict[str, str]] = field(default_factory=lambda: {BASE: {}, HEAD: {}})
+    # Metric values DVC leaves out (lists, nulls), one line each
+    skipped: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         return [
@@ -83,9 +85,35 @@ def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
     the DVC cache or default remote, the way `dvc metrics diff` reads it."""
     roles = {base_sha: BASE, _WORKSPACE: HEAD}
     unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
-    metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+    with _skipped_metric_values() as skipped:
+        metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
     params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
-    return Results(metrics, params, plots, unreadable)
+    return Results(metrics, params, plots, unreadable, sorted(set(skipped)))
+
+
+@contextlib.contextmanager
+def _skipped_metric_values() -> Iterator[list[str]]:
+    """DVC drops list and null metric values with only a debug log line; collect those lines."""
+    skipped: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # DVC also logs exception objects as messages; a handler must never raise inside DVC.
+            if isinstance(record.msg, str) and record.msg.startswith("Could not parse") and len(record.args or ()) == 3:
+                key, path, kind = record.args
+                skipped.append(f"{str(path).lstrip('/')}: {key!r} is a {kind}, not a number or text")
+
+    dvc_logger = logging.getLogger("dvc.repo.metrics.show")
+    handler, level, propagate = Collect(logging.DEBUG), dvc_logger.level, dvc_logger.propagate
+    dvc_logger.addHandler(handler)
+    dvc_logger.setLevel(logging.DEBUG)
+    dvc_logger.propagate = False  # keep DVC's debug lines out of our log
+    try:
+        yield skipped
+    finally:
+        dvc_logger.removeHandler(handler)
+        dvc_logger.setLevel(level)
+        dvc_logger.propagate = propagate
 
 
 def read_results(
@@ -178,6 +206,8 @@ def _selected(plot_id: str, include: list[str], exclude: list[str]) -> bool:
 
 # dvc-data's words when an output is in neither the DVC cache nor the remote.
 _NOT_IN_STORAGE = "No storage files available"
+# How a report words it; the job looks for it to offer --base-repro.
+MISSING_FROM_STORAGE = "not in the DVC cache nor the default remote"
 
 
 def is_absent(exc: BaseException) -> bool:
@@ -189,7 +219,7 @@ def describe_error(exc: BaseException) -> str:
     """One line naming what DVC could not do, without its traceback."""
     if isinstance(exc, FileNotFoundError) and exc.strerror == _NOT_IN_STORAGE:
         return (
-            "not in the DVC cache nor the default remote; push the base branch's outputs "
+            f"{MISSING_FROM_STORAGE}; push the base branch's outputs "
             "(`dvc push`) or configure the remote's credentials"
         )
     text = _UNABLE_TO_READ.sub("", str(exc).strip().splitlines()[0]) if str(exc).strip() else ""

@@ -54,7 +54,7 @@ def test_bad_metric_files_are_reported_not_silenced(tmp_path):
             "gone.json": '{"z": 1}',
         },
         {
-            "metrics.json": '{"a": {"b": 2}, "s": "y", "n": NaN, "i": Infinity}',
+            "metrics.json": '{"a": {"b": 2, "hist": [1, 2]}, "s": "y", "n": NaN, "i": Infinity, "z": null}',
             "bad.json": "{not json",
             "eval.yaml": "score: [unclosed",
             "gone.json": None,
@@ -64,6 +64,9 @@ def test_bad_metric_files_are_reported_not_silenced(tmp_path):
     head = results.metrics[HEAD]["metrics.json"]
     assert head["a.b"] == 2 and head["s"] == "y"
     assert math.isnan(head["n"]) and math.isinf(head["i"])
+    # DVC drops lists and nulls quietly; we say so.
+    assert "metrics.json: 'hist' is a list, not a number or text" in results.skipped
+    assert "metrics.json: 'z' is a NoneType, not a number or text" in results.skipped
     assert "JSON file structure is corrupted" in results.unreadable[HEAD]["bad.json"]
     assert "YAML file structure is corrupted" in results.unreadable[HEAD]["eval.yaml"]
     # A file deleted in head is not an error: the diff shows its metrics as removed.
