@@ -1,0 +1,156 @@
+"""End to end on a real git + DVC project: mrbot in a GitLab CI job, talking over a socket to the fake
+GitLab on 127.0.0.1. The first test runs the template's own job script with the installed `mrbot`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.errors import EXIT_FORGE_REFUSED, EXIT_OK
+from bot.forges.base import marker, parse_marker
+from bot.report.openmetrics import METRICS_TXT
+from tests.gitlab_template import job_environment, job_script, resolve
+from tests.servers.gitlab import FakeGitLab
+from tests.test_gitlab_openmetrics import parse_like_gitlab
+
+TOKEN = "glpat-E2eTokenThatMustNeverLeak"
+JOB_TOKEN = "glcbt-64_JobTokenThatMustNeverLeak"
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def gitlab(demo_project):
+    with FakeGitLab() as fake:
+        fake.add_token(TOKEN, 7, "project_42_bot")
+        fake.add_merge_request(3, git(demo_project, "rev-parse", "HEAD"), source_branch="experiment")
+        yield fake
+
+
+def predefined_variables(fake: FakeGitLab, project: Path, **overrides: str | None) -> dict[str, str]:
+    """What GitLab sets in a merge request pipeline's job."""
+    project_url = f"{fake.url}/{fake.project_path}"
+    variables = {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_SERVER_URL": fake.url,
+        "CI_API_V4_URL": fake.api_url,
+        "CI_PROJECT_ID": str(fake.project_id),
+        "CI_PROJECT_PATH": fake.project_path,
+        "CI_PROJECT_URL": project_url,
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "3",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": git(project, "rev-parse", "main"),
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_COMMIT_SHA": git(project, "rev-parse", "HEAD"),
+        "CI_COMMIT_REF_NAME": "experiment",
+        "CI_PIPELINE_URL": f"{project_url}/-/pipelines/500",
+        "CI_JOB_URL": f"{project_url}/-/jobs/501",
+        "CI_JOB_TOKEN": JOB_TOKEN,
+        "GITLAB_TOKEN": TOKEN,
+    }
+    variables.update(overrides)
+    return {name: value for name, value in variables.items() if value is not None}
+
+
+def run_template_job(fake: FakeGitLab, project: Path, inputs: dict) -> subprocess.CompletedProcess:
+    job = resolve(inputs)["mrbot"]
+    environ = {
+        # The runner's own environment: the image's PATH (here: the venv with mrbot), HOME, git config.
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        **{name: os.environ[name] for name in ("HOME", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM",
+                                               "DVC_NO_ANALYTICS") if name in os.environ},
+        **predefined_variables(fake, project),
+        **job_environment(job),
+    }
+    return subprocess.run(["sh", "-e", "-c", job_script(job)], cwd=project, env=environ, capture_output=True,
+                          text=True, timeout=300)
+
+
+def bundle_text(bundle: Path) -> str:
+    return "".join(path.read_bytes().decode("utf-8", "replace") for path in sorted(bundle.rglob("*")) if path.is_file())
+
+
+def test_template_job_posts_one_report_note_and_a_rerun_edits_it_reusing_the_images(gitlab, demo_project):
+    head = git(demo_project, "rev-parse", "HEAD")
+    inputs = {"pull": False, "repro": False, "fail-on-regression": True}
+
+    done = run_template_job(gitlab, demo_project, inputs)
+
+    assert done.returncode == EXIT_OK, done.stderr
+    [note] = gitlab.merge_requests[3].notes
+    assert note.author.id == 7
+    assert parse_marker(note.body) == ("default", head)
+    assert "✅ Model improved" in note.body and "test.accuracy" in note.body
+    assert gitlab.uploads, "the demo's charts are uploaded"
+    for upload in gitlab.uploads:
+        assert f"]({upload['url']})" in note.body
+        assert gitlab.upload_files[upload["url"]].startswith(b"\x89PNG")
+    [status] = gitlab.statuses
+    assert (status["sha"], status["status"], status["name"]) == (head, "success", "mrbot")
+    assert status["target_url"].endswith(f"/-/merge_requests/3#note_{note.id}")
+    bundle = demo_project / "mrbot-report"
+    assert {"report.md", "report.json", METRICS_TXT} <= {path.name for path in bundle.iterdir()}
+    assert set(parse_like_gitlab((bundle / METRICS_TXT).read_text())) == {"test_accuracy", "test_loss", "train_loss"}
+    for output in (done.stdout, done.stderr, bundle_text(bundle), note.body):
+        assert TOKEN not in output and JOB_TOKEN not in output
+
+    # The same commit again (a retried job): the same note, and the same images are not uploaded again.
+    # (The body itself may differ: the pipeline section reports the job's own wall time.)
+    uploads_before = len(gitlab.uploads)
+    again = run_template_job(gitlab, demo_project, inputs)
+
+    assert again.returncode == EXIT_OK, again.stderr
+    assert len(gitlab.uploads) == uploads_before
+    assert len(gitlab.requests_to("POST", r"/merge_requests/3/notes$")) == 1
+    [rerun_note] = gitlab.merge_requests[3].notes
+    assert rerun_note.id == note.id
+    assert all(f"]({upload['url']})" in rerun_note.body for upload in gitlab.uploads)
+
+
+def test_job_token_only_exits_4_keeps_the_bundle_and_publish_posts_it_later(gitlab, demo_project, capsys):
+    bundle = demo_project.parent / "bundle"
+    environ = predefined_variables(gitlab, demo_project, GITLAB_TOKEN=None)
+
+    code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(bundle)], environ=environ)
+
+    captured = capsys.readouterr()
+    assert code == EXIT_FORGE_REFUSED
+    assert "GitLab does not let job tokens write merge request notes" in captured.err
+    assert "masked, protected CI/CD variable GITLAB_TOKEN" in captured.err
+    assert f"the report is kept in {bundle}" in captured.err
+    assert (bundle / "report.md").read_text().startswith("## ✅ Model improved")
+    assert gitlab.server.requests == []
+    assert JOB_TOKEN not in captured.out + captured.err + bundle_text(bundle)
+
+    # A later job with the token fixed posts the kept bundle without re-running anything.
+    code = main(["publish", str(bundle)], environ=predefined_variables(gitlab, demo_project))
+
+    captured = capsys.readouterr()
+    assert code == EXIT_OK, captured.err
+    [note] = gitlab.merge_requests[3].notes
+    assert note.body.startswith(marker("default", git(demo_project, "rev-parse", "HEAD")))
+    assert TOKEN not in captured.out + captured.err
+
+
+def test_forbidden_token_exits_4_with_the_fix_and_keeps_the_bundle(gitlab, demo_project, capsys):
+    gitlab.fail("POST", r"/merge_requests/3/notes$", 403, times=None)
+    bundle = demo_project.parent / "bundle"
+
+    code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(bundle)],
+                environ=predefined_variables(gitlab, demo_project))
+
+    captured = capsys.readouterr()
+    assert code == EXIT_FORGE_REFUSED
+    error_lines = [line for line in captured.err.splitlines() if line.startswith("mrbot: error:")]
+    assert len(error_lines) == 1
+    assert "403 Forbidden" in error_lines[0] and "Developer role on group/project" in error_lines[0]
+    assert "Traceback" not in captured.err
+    assert (bundle / "report.json").is_file() and (bundle / METRICS_TXT).is_file()
+    assert gitlab.merge_requests[3].notes == []
+    assert TOKEN not in captured.out + captured.err + bundle_text(bundle)
