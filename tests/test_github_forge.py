@@ -12,7 +12,7 @@ import pytest
 
 from bot.charts import Chart
 from bot.context import GITHUB, Context
-from bot.context.github import FIND_PULL_BY_HEAD, FORK
+from bot.context.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import marker
@@ -22,6 +22,7 @@ from bot.report.model import Report, RevisionInfo
 from bot.report.render import render
 from tests.servers.github import (
     ACTIONS_BOT,
+    Account,
     CONTRIBUTOR,
     MAINTAINER,
     FakeGitHub,
@@ -34,6 +35,8 @@ TOKEN = "ghs_FakeInstallationToken0123456789abcdEF"
 PAT = "github_pat_FakePersonalToken0123456789"
 READ_ONLY = "ghs_FakeForkReadOnlyToken0123456789ab"
 NO_CONTENTS = "ghs_FakeNoContentsToken0123456789abcd"
+APP_TOKEN = "ghs_FakeGitHubAppInstallationToken012345"
+APP_BOT = Account("model-reports[bot]", 777, "Bot")
 BASE_SHA = "b" * 40
 HEAD_SHA = "1" * 40
 NEWER_SHA = "2" * 40
@@ -71,6 +74,7 @@ def github():
         PAT: Token(MAINTAINER),
         READ_ONLY: Token(ACTIONS_BOT, writes=frozenset(), reads_user=False),
         NO_CONTENTS: Token(ACTIONS_BOT, writes=frozenset({"pull_requests", "statuses"}), reads_user=False),
+        APP_TOKEN: Token(APP_BOT, reads_user=False),
     }
     with running(FakeGitHub(tokens=tokens)) as fake:
         fake.add_pull(Pull(7, HEAD_SHA, BASE_SHA))
@@ -181,6 +185,16 @@ def test_a_personal_token_owns_the_comments_of_its_user(github, tmp_path):
     assert published.action == UPDATED
     assert published.comment_url == mine["html_url"]
     assert bots["body"].endswith("by the Actions bot")
+
+
+def test_a_github_app_token_owns_the_comments_of_the_login_it_is_told(github, tmp_path):
+    mine = github.add_comment(7, marker("default", HEAD_SHA) + "\nold", APP_BOT)
+    actions = github.add_comment(7, marker("default", HEAD_SHA) + "\nby the Actions bot", ACTIONS_BOT)
+
+    published = post(github, make_report(tmp_path), tmp_path, token=APP_TOKEN, extra={BOT_LOGIN: APP_BOT.login})
+
+    assert published.action == UPDATED and published.comment_url == mine["html_url"]
+    assert actions["body"].endswith("by the Actions bot")
 
 
 def test_an_older_run_does_not_overwrite_the_report_on_a_newer_head(github, tmp_path):
@@ -322,6 +336,18 @@ def test_the_assets_branch_moving_meanwhile_is_retried(github, tmp_path):
     assert len(github.calls_of("git/update-ref")) == 2
     tip = github.refs["refs/heads/mrbot-assets"]
     assert github.file_at(tip, f"pr-7/{HEAD_SHA}/loss.png") == tiny_png(5)
+
+
+def test_a_protected_assets_branch_costs_the_images_only(github, tmp_path):
+    github.fail("git/create-ref", 422, {"message": "Protected branch update failed for refs/heads/mrbot-assets."})
+
+    published = post(github, make_report(tmp_path), tmp_path)
+
+    assert published.action == CREATED
+    body = bot_comments(github)[0]["body"]
+    assert "Images are not shown: GitHub refused committing them to the 'mrbot-assets' branch (422 Protected" in body
+    assert "```mermaid" in body
+    assert len(github.calls_of("git/create-ref")) == 1  # not a race: not retried
 
 
 def test_a_bundle_image_that_is_a_link_or_not_an_image_is_not_uploaded(github, tmp_path):

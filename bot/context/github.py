@@ -20,6 +20,7 @@ FORK = "fork"  # "true" when the PR's head lives in another repository
 FIND_PULL_BY_HEAD = "find_pull_by_head"  # "owner:branch" to look the PR up by (workflow_run from a fork)
 SECONDS_BETWEEN_REQUESTS = "seconds_between_requests"
 SECONDS_BETWEEN_WRITES = "seconds_between_writes"
+BOT_LOGIN = "bot_login"  # who posts for a GitHub App token, which may not read GET /user
 
 PULL_REQUEST_TARGET_REFUSED = (
     "refusing to run on a pull_request_target event: it runs with a write token, and checking out and "
@@ -50,11 +51,12 @@ def detect_github(environ: Mapping[str, str], allow_pull_request_target: bool = 
         summary_path=_optional_path(environ, "GITHUB_STEP_SUMMARY"),
         output_path=_optional_path(environ, "GITHUB_OUTPUT"),
     )
-    pacing = {
+    settings = {
         key: environ[name]
         for key, name in (
             (SECONDS_BETWEEN_REQUESTS, "MRBOT_SECONDS_BETWEEN_REQUESTS"),
             (SECONDS_BETWEEN_WRITES, "MRBOT_SECONDS_BETWEEN_WRITES"),
+            (BOT_LOGIN, "MRBOT_BOT_LOGIN"),
         )
         if environ.get(name)
     }
@@ -71,7 +73,7 @@ def detect_github(environ: Mapping[str, str], allow_pull_request_target: bool = 
             f"{environ.get('GITHUB_EVENT_PATH')}: the {event or 'unknown'} event payload lacks {exc}; "
             "is GITHUB_EVENT_NAME right for this payload?"
         ) from None
-    extra = {**target.pop("extra", {}), **pacing}
+    extra = {**target.pop("extra", {}), **settings}
     return Context(**common, **target, extra=extra)
 
 

@@ -17,7 +17,13 @@ from github.GithubObject import NotSet
 
 from bot import __version__
 from bot.context import Context
-from bot.context.github import FIND_PULL_BY_HEAD, FORK, SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES
+from bot.context.github import (
+    BOT_LOGIN,
+    FIND_PULL_BY_HEAD,
+    FORK,
+    SECONDS_BETWEEN_REQUESTS,
+    SECONDS_BETWEEN_WRITES,
+)
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import MARKER, Comment, ImagesUnavailable
 
@@ -170,7 +176,8 @@ class GitHubForge:
             except GithubException as exc:
                 if exc.status != 403:
                     raise self._refused(exc, "reading the token's user (GET /user)") from None
-                self._own = (ACTIONS_LOGIN, ACTIONS_TYPE)
+                # An installation token: Actions' own, or a GitHub App's, named by MRBOT_BOT_LOGIN.
+                self._own = (self._context.extra.get(BOT_LOGIN, ACTIONS_LOGIN), ACTIONS_TYPE)
             except requests.RequestException as exc:
                 raise self._unreachable(exc, "reading the token's user (GET /user)") from None
             log.debug("own comments are those by %s", self._own[0])
@@ -235,20 +242,25 @@ class GitHubForge:
                 entries.append(InputGitTreeElement(repo_path[path], "100644", "blob", sha=blob.sha))
             commit_sha = self._commit_to_assets_branch(entries, f"mrbot: images for {self._where()}")
         except GithubException as exc:
-            if exc.status in (403, 404):
-                reason = (
-                    "this pull request comes from a fork, whose token cannot write to the repository"
-                    if self._context.extra.get(FORK)
-                    else "the token cannot write the repository's contents (`permissions: contents: write`)"
-                )
-                raise ImagesUnavailable(reason) from None
-            raise self._refused(exc, doing) from None
+            if exc.status == 401:
+                raise self._refused(exc, doing) from None
+            # Anything else (no permission, a protected branch, GitHub having trouble) costs the
+            # images only: the report is still posted, with Mermaid charts.
+            raise ImagesUnavailable(self._images_refused(exc)) from None
         except requests.RequestException as exc:
             raise self._unreachable(exc, doing) from None
         log.info("images committed to %s at %s", self.assets_branch, commit_sha[:8])
         blob_base = f"{self._context.server_url}/{self._context.repository}/blob/{commit_sha}"
         # ?raw=true serves the file through github.com, which also works in private repositories.
         return lambda path: f"{blob_base}/{repo_path[path]}?raw=true"
+
+    def _images_refused(self, exc: GithubException) -> str:
+        if exc.status in (403, 404) and self._context.extra.get(FORK):
+            return "this pull request comes from a fork, whose token cannot write to the repository"
+        if exc.status in (403, 404):
+            return "the token cannot write the repository's contents (`permissions: contents: write`)"
+        answer = f"{exc.status} {_github_message(exc)}".strip()
+        return f"GitHub refused committing them to the {self.assets_branch!r} branch ({answer})"
 
     def _commit_to_assets_branch(self, entries: list[InputGitTreeElement], message: str) -> str:
         ref_name = f"heads/{self.assets_branch}"
@@ -269,8 +281,11 @@ class GitHubForge:
                     ref.edit(commit.sha, force=False)
                 return commit.sha
             except GithubException as exc:
-                # 422: another run moved (or created) the branch meanwhile; build on its commit.
-                if exc.status != 422 or attempt == _REF_UPDATE_ATTEMPTS:
+                # Another run moved (or created) the branch meanwhile: build on its commit.
+                raced = exc.status == 422 and any(
+                    words in _github_message(exc).lower() for words in ("fast forward", "already exists")
+                )
+                if not raced or attempt == _REF_UPDATE_ATTEMPTS:
                     raise
                 log.info("the %s branch moved meanwhile; committing again", self.assets_branch)
         raise AssertionError("unreachable")
