@@ -6,6 +6,7 @@ import json
 import pytest
 import responses
 
+from bot import __version__
 from bot.context.gitlab import detect_gitlab
 from bot.errors import ForgeRefused
 from bot.forges.base import Comment, ImagesUnavailable
@@ -42,6 +43,7 @@ def test_every_call_goes_to_the_sub_path_api_with_the_token_header(forge):
         f"{API}/projects/42/merge_requests/3",
     ]
     assert all(call.request.headers["PRIVATE-TOKEN"] == TOKEN for call in mocked.calls)
+    assert all(call.request.headers["User-Agent"] == f"mrbot/{__version__}" for call in mocked.calls)
 
 
 def test_failure_status_is_gitlabs_failed_and_an_empty_link_is_left_out(forge):

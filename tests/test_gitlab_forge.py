@@ -285,9 +285,15 @@ def test_403_names_the_missing_scope_or_role(fake, bundle):
 
     message = str(refused.value)
     assert refused.value.exit_code == EXIT_FORGE_REFUSED
-    assert "403 Forbidden" in message and "GITLAB_TOKEN" in message
+    assert "(403 Forbidden): the token in GITLAB_TOKEN" in message
     assert "api scope" in message and "Developer role on group/project" in message
     assert "\n" not in message and TOKEN not in message
+
+
+def test_403_keeps_gitlabs_reason(fake):
+    fake.fail("GET", r"/projects/42$", 403, {"message": "403 Forbidden - Your account has been blocked."})
+    with pytest.raises(ForgeRefused, match=r"\(403 Forbidden: Your account has been blocked\.\): the token"):
+        forge_for(fake)
 
 
 def test_401_says_the_token_is_wrong_and_how_to_make_one(fake):

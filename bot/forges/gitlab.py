@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Protocol
 import gitlab
 import requests
 
+from bot import __version__
 from bot.context import Context
 from bot.context.gitlab import JOB_TOKEN
 from bot.errors import BadInput, ForgeRefused
@@ -78,9 +79,11 @@ class Refusals:
                 f"or revoked; {TOKEN_FIX}"
             )
         if code == 403:
+            # GitLab says "403 Forbidden", sometimes with a reason after it ("- Your account has been blocked").
+            reason = said.removeprefix("403 Forbidden").lstrip(" -:")
             return (
-                f"GitLab refused to {action} (403 Forbidden: {said}): the token in {variable} needs the api "
-                f"scope and at least the Developer role on {project}"
+                f"GitLab refused to {action} (403 Forbidden{': ' + reason if reason else ''}): the token in "
+                f"{variable} needs the api scope and at least the Developer role on {project}"
             )
         if code == 404:
             return (
@@ -301,7 +304,7 @@ def open_gitlab(context: Context, settings: dict[str, str]) -> GitLabForge:
         retry_transient_errors=True,
         timeout=TIMEOUT_SECONDS,
         keep_base_url=True,  # GitLab behind a proxy may name another host in its pagination links
-        user_agent="mrbot",
+        user_agent=f"mrbot/{__version__}",
     )
     refusals = Refusals(context)
     with refusals("check the token"):
