@@ -1,11 +1,15 @@
-"""Git operations on the checkout: find the repo, resolve the base revision."""
+"""Git operations on the checkout: find the repo, make the base revision reachable in a shallow CI
+clone, temporary worktrees for reproducing the base."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import re
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -105,3 +109,126 @@ def working_directory(path: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(previous)
+
+
+# --- CI checkouts -------------------------------------------------------------------------------
+
+_DUBIOUS_OWNERSHIP = re.compile(r"dubious ownership in repository at '([^']+)'")
+_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+# mrbot's own commits (the reproduced base) need an identity even where git has none configured.
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mrbot",
+    "GIT_AUTHOR_EMAIL": "mrbot@localhost",
+    "GIT_COMMITTER_NAME": "mrbot",
+    "GIT_COMMITTER_EMAIL": "mrbot@localhost",
+}
+
+
+def trust_checkout(path: Path, in_ci: bool) -> None:
+    """Containers often run as a user that does not own the checkout, and git then refuses it.
+    In CI the checkout is the job's own, so mark it safe the way actions/checkout does; locally,
+    say how."""
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    found = _DUBIOUS_OWNERSHIP.search(done.stderr)
+    if done.returncode == 0 or not found:
+        return
+    repository = found.group(1)
+    if not in_ci:
+        raise BadInput(
+            f"{repository}: git refuses a repository owned by another user; if you trust it, run "
+            f"`git config --global --add safe.directory {repository}`"
+        )
+    git(path, "config", "--global", "--add", "safe.directory", repository)
+    log.info("the checkout %s belongs to another user: added it to git's safe.directory (as actions/checkout does)", repository)
+
+
+def ensure_revision(root: Path, rev: str) -> Revision:
+    """`rev` as a commit, fetching just that commit or branch from the remote when a shallow or
+    single-branch CI clone lacks it (with the credentials the CI configured for the checkout)."""
+    with contextlib.suppress(BadInput):
+        return resolve(root, rev)
+    remote = _fetch_remote(root)
+    if remote is None:
+        return resolve(root, rev)  # no remote to fetch from: resolve() explains
+    depth = ["--depth=1"] if is_shallow(root) else []
+    branch = rev.removeprefix(f"{remote}/")
+    if _FULL_SHA.match(rev):
+        refspec, fetched_as = rev, rev
+    elif re.fullmatch(r"[0-9a-f]{7,39}", rev):
+        raise BadInput(
+            f"base revision {rev!r} is not in {root} and git cannot fetch an abbreviated sha; pass the full sha "
+            "or a branch name as --base"
+        )
+    else:
+        refspec, fetched_as = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}", f"{remote}/{branch}"
+    command = ["fetch", *depth, "--no-tags", "--no-recurse-submodules", remote, refspec]
+    log.info("base %s is not in this clone: git %s", rev, " ".join(command))
+    try:
+        git(root, *command)
+    except subprocess.CalledProcessError as exc:
+        reason = (exc.stderr or "").strip().splitlines()
+        raise BadInput(
+            f"base revision {rev!r} is not in {root} and `git {' '.join(command)}` failed"
+            f"{': ' + reason[-1] if reason else ''}; check the name and that the job may read the repository"
+        ) from None
+    found = resolve(root, fetched_as)
+    return Revision(rev, found.sha)
+
+
+def _fetch_remote(root: Path) -> str | None:
+    remotes = git(root, "remote").split()
+    if "origin" in remotes:
+        return "origin"
+    return remotes[0] if remotes else None
+
+
+def commit_parents(root: Path, rev: str) -> list[str]:
+    """Parents as the commit records them: unlike `rev^1`, this works at a shallow clone's edge."""
+    body = git(root, "cat-file", "commit", rev)
+    return [line.split()[1] for line in body.split("\n\n", 1)[0].splitlines() if line.startswith("parent ")]
+
+
+def merge_base_parent(root: Path, pr_head_sha: str) -> str | None:
+    """When the checkout is the forge's merge of the PR into its base (GitHub `pull_request` events,
+    GitLab merged-results pipelines), that merge's first parent is exactly what it merged into."""
+    if not pr_head_sha:
+        return None
+    parents = commit_parents(root, "HEAD")
+    if len(parents) == 2 and parents[1] == pr_head_sha:
+        return parents[0]
+    return None
+
+
+def modified_files(root: Path, pathspecs: list[str]) -> list[str]:
+    """Tracked or new (not ignored) files among `pathspecs` that differ from HEAD."""
+    if not pathspecs:
+        return []
+    output = git(root, "status", "--porcelain=v1", "--untracked-files=all", "--", *pathspecs)
+    return sorted(line[3:] for line in output.splitlines() if line)
+
+
+@contextlib.contextmanager
+def temporary_worktree(root: Path, sha: str) -> Iterator[Path]:
+    """A detached git worktree of `sha` in a temporary directory, removed afterwards."""
+    parent = Path(tempfile.mkdtemp(prefix="mrbot-base-"))
+    path = parent / root.name
+    git(root, "worktree", "add", "--detach", "--quiet", str(path), sha)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            git(root, "worktree", "remove", "--force", str(path))
+        shutil.rmtree(parent, ignore_errors=True)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            git(root, "worktree", "prune")
+
+
+def snapshot(worktree: Path, paths: list[str], message: str) -> str:
+    """Commit the tracked changes and `paths` of a detached worktree; the commit is on no branch.
+    DVC reads a revision's results from a commit, so this is how a reproduced base becomes readable."""
+    git(worktree, "add", "--update")
+    existing = [path for path in paths if (worktree / path).exists()]
+    if existing:
+        git(worktree, "add", "--force", "--", *existing)
+    git(worktree, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message, env=_IDENTITY)
+    return git(worktree, "rev-parse", "HEAD")
