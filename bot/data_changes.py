@@ -1,0 +1,80 @@
+"""Outputs as the DVC files of a revision record them (hash, size), and what changed between two.
+
+Read from dvc.yaml/dvc.lock/*.dvc alone, so comparing revisions needs no data download."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ADDED = "added"
+DELETED = "deleted"
+MODIFIED = "modified"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    path: str  # relative to the repository root; directories end with "/"
+    hash: str
+    size: int | None
+    files: int | None  # for directories
+    cached: bool  # tracked by DVC (in its cache), as opposed to committed to git (cache: false)
+
+
+@dataclass(frozen=True)
+class DataChange:
+    path: str
+    change: str  # ADDED, DELETED, MODIFIED
+    old_size: int | None = None
+    new_size: int | None = None
+    old_files: int | None = None
+    new_files: int | None = None
+
+
+def recorded_outputs(repo: Any) -> dict[str, Recorded]:
+    """Every output of an open dvc Repo (a workspace, or a `Repo(root, rev=sha)`), by path."""
+    recorded = {}
+    for out in repo.index.outs:
+        path = os.path.relpath(out.fs_path, repo.root_dir).replace(os.sep, "/")
+        is_dir = bool(out.meta.isdir) or str(out.hash_info.value or "").endswith(".dir")
+        if is_dir:
+            path += "/"
+        recorded[path] = Recorded(
+            path=path,
+            hash=str(out.hash_info.value or ""),
+            size=out.meta.size,
+            files=out.meta.nfiles if is_dir else None,
+            cached=bool(out.use_cache),
+        )
+    return recorded
+
+
+def recorded_at(root: str, rev: str) -> dict[str, Recorded]:
+    from dvc.repo import Repo
+
+    with Repo(root, rev=rev) as repo:
+        return recorded_outputs(repo)
+
+
+def compare(old: dict[str, Recorded], new: dict[str, Recorded], cached_only: bool = False) -> list[DataChange]:
+    """Outputs whose recorded hash differs; an output without a hash (never built) counts as absent."""
+    old = {path: item for path, item in old.items() if item.hash and (item.cached or not cached_only)}
+    new = {path: item for path, item in new.items() if item.hash and (item.cached or not cached_only)}
+    changes = []
+    for path in sorted(set(old) | set(new)):
+        before, after = old.get(path), new.get(path)
+        if before is not None and after is not None and before.hash == after.hash:
+            continue
+        change = ADDED if before is None else DELETED if after is None else MODIFIED
+        changes.append(
+            DataChange(
+                path=path,
+                change=change,
+                old_size=before.size if before else None,
+                new_size=after.size if after else None,
+                old_files=before.files if before else None,
+                new_files=after.files if after else None,
+            )
+        )
+    return changes

@@ -1,0 +1,157 @@
+"""The job's DVC steps on the checkout: dvc pull, dvc repro, optionally dvc push, then whether the
+PR's committed results match what its code produces; and the base reproduced in a worktree."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bot import dvc_remote, workspace
+from bot.data_changes import DataChange, compare, recorded_at, recorded_outputs
+from bot.dvc_remote import Transfer
+from bot.errors import BadInput
+from bot.output_capture import OutputCapture
+from bot.pipeline import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
+from bot.results import open_repo
+
+log = logging.getLogger(__name__)
+
+# Every dvc.lock in the repository, for git pathspecs.
+LOCK_FILES = ":(glob)**/dvc.lock"
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    pull: bool = True
+    repro: bool = True
+    push: bool = False
+
+
+@dataclass
+class WorkspaceRun:
+    pull: Transfer | None = None
+    repro: ReproRun | None = None
+    # --no-repro: stages whose code, params or data changed since dvc.lock was written.
+    pending: list[StageRun] = field(default_factory=list)
+    push: Transfer | None = None
+    # After dvc repro: outputs whose recorded hash differs from the PR's committed DVC files.
+    uncommitted: list[DataChange] = field(default_factory=list)
+    lock_files: list[str] = field(default_factory=list)  # dvc.lock files dvc repro changed
+    failure: Failure | None = None
+
+
+@dataclass
+class BaseRun:
+    """The base reproduced in a temporary worktree (--base-repro)."""
+
+    sha: str = ""  # a commit on no branch holding the reproduced base's results; "" when it failed
+    repro: ReproRun | None = None
+    pull: Transfer | None = None
+    failure: Failure | None = None
+    seconds: float = 0.0
+
+
+def run_steps(
+    root: Path,
+    options: StepOptions,
+    secrets: Sequence[str],
+    echo: Callable[[str], None] | None = None,
+) -> WorkspaceRun:
+    run = WorkspaceRun()
+    with OutputCapture(secrets, echo) as capture, open_repo(root) as repo:
+        if options.pull:
+            run.pull = dvc_remote.pull(repo, capture, rebuild_missing=options.repro)
+            run.failure = run.pull.failure
+        if run.failure is None and options.repro:
+            log.info("dvc repro: running the pipeline")
+            run.repro = reproduce(repo, capture)
+            run.failure = run.repro.failure
+        elif run.failure is None:
+            run.pending = pending_stages(repo)
+        if run.failure is None and options.push:
+            run.push = dvc_remote.push(repo, capture)
+            run.failure = run.push.failure
+        if run.repro is not None and run.repro.failure is None:
+            run.uncommitted = compare(recorded_at(str(root), "HEAD"), recorded_outputs(repo))
+            run.lock_files = workspace.modified_files(root, [LOCK_FILES])
+    return run
+
+
+def pending_stages(repo: Any) -> list[StageRun]:
+    """Without dvc repro: the stages it would run because their code, params or data changed.
+    Missing outputs alone (a --no-pull checkout) do not count."""
+    from dvc.repo import lock_repo
+
+    pending = []
+    with lock_repo(repo):
+        for stage in repo.index.stages:
+            if not getattr(stage, "cmd", None):
+                continue
+            reasons = [reason for reason in stale_reasons(stage) if not reason.startswith("output ")]
+            if reasons:
+                pending.append(StageRun(stage.addressing, NOT_RUN, 0.0, reasons))
+    return pending
+
+
+def reproduce_base(
+    root: Path,
+    base_sha: str,
+    secrets: Sequence[str],
+    echo: Callable[[str], None] | None = None,
+) -> BaseRun:
+    """Reproduce `base_sha` in a temporary worktree that shares this checkout's DVC cache and
+    remote settings, and commit its results (on no branch) so DVC can read them as a revision."""
+    started = time.perf_counter()
+    run = BaseRun()
+    log.info("--base-repro: reproducing the base %s in a temporary worktree", base_sha[:8])
+    with workspace.temporary_worktree(root, base_sha) as tree:
+        _share_dvc_setup(root, tree)
+        keep: list[str] = []
+        try:
+            with OutputCapture(secrets, echo) as capture, open_repo(tree) as repo:
+                run.pull = dvc_remote.pull(repo, capture, rebuild_missing=True)
+                run.failure = run.pull.failure
+                if run.failure is None:
+                    run.repro = reproduce(repo, capture)
+                    run.failure = run.repro.failure
+                if run.failure is None:
+                    keep = _committable_results(repo)
+        except BadInput as exc:  # the base's dvc.yaml does not load
+            run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
+        if run.failure is None:
+            run.sha = workspace.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _share_dvc_setup(root: Path, tree: Path) -> None:
+    """The worktree uses the checkout's DVC cache (what was pulled or built is reused) and its
+    local remote settings (credentials a job put in .dvc/config.local)."""
+    from dvc.repo import Repo
+
+    local_config = root / ".dvc" / "config.local"
+    if local_config.is_file() and (tree / ".dvc").is_dir():
+        shutil.copyfile(local_config, tree / ".dvc" / "config.local")
+    with Repo(str(root)) as repo:
+        cache_dir = repo.cache.local_cache_dir
+    if (tree / ".dvc").is_dir():
+        with Repo(str(tree)) as repo, repo.config.edit("local") as config:
+            config["cache"]["dir"] = cache_dir
+
+
+def _committable_results(repo: Any) -> list[str]:
+    """What git must hold for DVC to read the results of a revision: the lock files and the outputs
+    kept in git (cache: false). Outputs in the DVC cache are read from the shared cache."""
+    paths = {"dvc.lock"}
+    for stage in repo.index.stages:
+        for out in stage.outs:
+            if not out.use_cache:
+                paths.add(str(Path(out.fs_path).relative_to(repo.root_dir)))
+        lock = Path(stage.dvcfile.path).with_name("dvc.lock")
+        if lock.is_file():
+            paths.add(str(lock.relative_to(repo.root_dir)))
+    return sorted(paths)
