@@ -93,6 +93,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     report.add_argument("--no-repro", dest="repro", action="store_false",
                         default=_env_flag(environ, "MRBOT_REPRO") is not False,
                         help="do not `dvc repro` first (MRBOT_REPRO=false)")
+    report.add_argument("--base-repro", action="store_true",
+                        default=bool(_env_flag(environ, "MRBOT_BASE_REPRO")),
+                        help="when the base's results are in neither the DVC cache nor the remote, reproduce "
+                        "the base in a temporary git worktree (MRBOT_BASE_REPRO=true)")
+    report.add_argument("--push", action="store_true", default=bool(_env_flag(environ, "MRBOT_PUSH")),
+                        help="`dvc push` what dvc repro built to the default remote (MRBOT_PUSH=true)")
     _add_forge_options(report, environ)
 
     publish = commands.add_parser(
@@ -198,6 +204,8 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         report_id=args.report_id,
         pull=args.pull,
         repro=args.repro,
+        push=args.push,
+        base_repro=args.base_repro,
     )
     try:
         outcome = run_report(options, context)

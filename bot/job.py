@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from bot import __version__, workspace
 from bot.charts import Chart, ChartRenderer
 from bot.config import Config, load_config
 from bot.context import LOCAL, Context
+from bot.data_changes import compare, recorded_at, recorded_outputs
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
-from bot.errors import EXIT_GATE_FAILED, EXIT_OK
+from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
+from bot.masking import secret_values
+from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.bundle import write_bundle
 from bot.report.model import Report, RevisionInfo
-from bot.results import BASE, HEAD, Results, open_repo, read_plots, read_values
+from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
+from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_base, run_steps
 
 log = logging.getLogger(__name__)
+
+# The report's verdict when the pipeline failed and no results could be compared.
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,10 @@ class ReportOptions:
     report_id: str | None = None
     pull: bool = True
     repro: bool = True
+    push: bool = False
+    base_repro: bool = False
+    # Where the pipeline's output is streamed (default: the job's stderr); tests watch it here.
+    echo: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -42,10 +56,15 @@ class Outcome:
 
 
 def choose_base(root: Path, options: ReportOptions, context: Context) -> workspace.Revision:
+    """The revision to compare with, fetched first if the CI clone is too shallow to have it."""
     if options.base:
-        return workspace.resolve(root, options.base)
+        return workspace.ensure_revision(root, options.base)
+    merged_into = workspace.merge_base_parent(root, context.head_sha) if context.forge != LOCAL else None
+    if merged_into:
+        log.info("the checkout is the merge of the PR into %s: comparing with that commit", merged_into[:8])
+        return workspace.ensure_revision(root, merged_into)
     if context.base_sha:
-        return workspace.resolve(root, context.base_sha)
+        return workspace.ensure_revision(root, context.base_sha)
     return workspace.default_base(root)
 
 
@@ -66,6 +85,7 @@ def build_report(
     )
     params = compare_params(results.params[BASE], results.params[HEAD])
     warnings = [f"Could not read {problem}" for problem in results.problems()]
+    warnings += [f"Skipped {value}" for value in results.skipped]
     return Report(
         base=RevisionInfo(base.rev, base.sha),
         head=RevisionInfo(head.rev, head.sha),
@@ -83,7 +103,11 @@ def build_report(
 
 
 def run_report(options: ReportOptions, context: Context) -> Outcome:
-    root = workspace.find_repo_root(options.path.resolve())
+    started = time.perf_counter()
+    path = options.path.resolve()
+    if path.is_dir():
+        workspace.trust_checkout(path, in_ci=context.forge != LOCAL)
+    root = workspace.find_repo_root(path)
     config = load_config(root, options.config)
     if options.report_id:
         config = _with_id(config, options.report_id)
@@ -95,21 +119,78 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     if context.head_sha and context.forge != LOCAL:
         head = workspace.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
-    # Plots first, so charts render in a worker while DVC reads metrics and params.
-    with ChartRenderer() as renderer, open_repo(root) as repo:
-        plots = read_plots(repo, base.sha, config.plots_include, config.plots_exclude)
-        charts = renderer.start(plots, options.out_dir, revision_labels(base, head))
-        results = read_values(repo, base.sha, plots)
-        report = build_report(results, config, base, head, charts(), fail_on_regression)
+    secrets = secret_values(os.environ) + ([context.token] if context.token else [])
+    run = run_steps(root, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
+    # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
+    complete = run.failure is None or run.failure.step == "dvc push"
+    results, charts, data_changes = _read(root, config, base.sha, base, head, options.out_dir, complete)
+    base_missing = missing_from_storage(results)
+    base_run: BaseRun | None = None
+    if base_missing and options.base_repro and complete:
+        base_run = reproduce_base(root, base.sha, secrets, options.echo)
+        if base_run.sha:
+            results, charts, _ = _read(root, config, base_run.sha, base, head, options.out_dir, complete)
+            base_missing = missing_from_storage(results)
+    report = build_report(results, config, base, head, charts, fail_on_regression)
+    if run.failure is not None and not complete:
+        report.verdict, report.summary, report.gate_failed = FAILED, run.failure.message, False
+    report.pipeline = pipeline_section(
+        SectionInputs(run, data_changes, base_run, base_missing, options.base_repro, time.perf_counter() - started)
+    )
     report.target = _target(context)
     markdown = write_bundle(report, options.out_dir, options.template or config.template)
-    exit_code = EXIT_GATE_FAILED if report.gate_failed else EXIT_OK
-    return Outcome(report, markdown, options.out_dir, exit_code)
+    return Outcome(report, markdown, options.out_dir, _exit_code(run, report))
+
+
+def _read(
+    root: Path,
+    config: Config,
+    base_sha: str,
+    base: workspace.Revision,
+    head: workspace.Revision,
+    out_dir: Path,
+    complete: bool,
+) -> tuple[Results, list[Chart], list]:
+    """Results of base (read from `base_sha`) and head, their charts, and the DVC-tracked data changes."""
+    # Plots first, so charts render in a worker while DVC reads metrics and params.
+    with ChartRenderer() as renderer, open_repo(root) as repo:
+        plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
+        charts = renderer.start(plots, out_dir, revision_labels(base, head))
+        results = read_values(repo, base_sha, plots)
+        data_changes = _data_changes(root, repo, base.sha)
+        if not complete:
+            results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
+        return results, charts(), data_changes
+
+
+def _data_changes(root: Path, repo, base_sha: str) -> list:
+    from dvc.exceptions import DvcException
+
+    try:
+        return compare(recorded_at(str(root), base_sha), recorded_outputs(repo), cached_only=True)
+    except DvcException as exc:
+        log.warning("could not compare the DVC-tracked data with the base: %s", exc)
+        return []
+
+
+def missing_from_storage(results: Results) -> list[str]:
+    """Base files DVC could find neither in its cache nor on the remote."""
+    missing = [path for path, reason in results.unreadable[BASE].items() if MISSING_FROM_STORAGE in reason]
+    missing += [
+        plot.id
+        for plot in results.plots
+        if any(error.startswith(f"{BASE} ") and MISSING_FROM_STORAGE in error for error in plot.errors)
+    ]
+    return sorted(set(missing))
+
+
+def _exit_code(run: WorkspaceRun, report: Report) -> int:
+    if run.failure is not None:
+        return EXIT_PIPELINE_FAILED
+    return EXIT_GATE_FAILED if report.gate_failed else EXIT_OK
 
 
 def _with_id(config: Config, report_id: str) -> Config:
-    from dataclasses import replace
-
     return replace(config, report_id=report_id)
 
 

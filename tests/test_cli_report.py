@@ -147,6 +147,8 @@ def test_base_missing_in_a_shallow_clone_says_to_fetch(demo_project, tmp_path, c
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth=1", "--branch", "experiment", f"file://{demo_project}", str(clone)],
                    check=True)
+    # With a remote, mrbot fetches the base itself (tests/test_ci_job.py); without, it says how.
+    git(clone, "remote", "remove", "origin")
     code, _, err = run(["report", str(clone), "--base", "main", "--dry-run"], capsys)
     assert code == 2
     assert "shallow" in err and "git fetch --depth=1 origin main" in err

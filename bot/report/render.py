@@ -32,6 +32,7 @@ HEADLINES = {
     IMPROVED: "✅ Model improved",
     "changed": "🔀 Metrics changed",
     UNCHANGED: "➖ No metric changed",
+    "failed": "❌ Pipeline failed",
 }
 
 

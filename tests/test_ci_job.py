@@ -1,0 +1,252 @@
+"""The whole job from a fresh CI checkout: shallow clone, dvc pull from a real remote, dvc repro,
+the report, and the report of a failure. Real git, real DVC, no mocks."""
+
+import json
+import logging
+import re
+import shutil
+
+import pytest
+
+from bot.cli import main
+from bot.context import Context
+from bot.demo import git
+from bot.job import ReportOptions, run_report
+from tests.ci_projects import copy_origin, publish, push_branch, shallow_clone
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture(scope="session")
+def published_demo(demo_template, tmp_path_factory):
+    """The demo with a local-directory DVC remote holding both branches' outputs, as a bare origin."""
+    where = tmp_path_factory.mktemp("published-demo")
+    shutil.copytree(demo_template, where / "project", symlinks=True)
+    return publish(where / "project", where)
+
+
+@pytest.fixture
+def origin(published_demo, tmp_path):
+    return copy_origin(published_demo, tmp_path / "server")
+
+
+def run_job(clone, tmp_path, context=Context(), **options):
+    """run_report as the CLI calls it, with the streamed log collected."""
+    log_chunks = []
+    outcome = run_report(
+        ReportOptions(path=clone, out_dir=tmp_path / "bundle", echo=log_chunks.append, **options), context
+    )
+    return outcome, "".join(log_chunks)
+
+
+def stages(outcome):
+    return {stage["name"]: stage for stage in outcome.report.pipeline["stages"]}
+
+
+def test_fresh_shallow_clone_fetches_the_base_pulls_and_reports(origin, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="bot")
+    clone = shallow_clone(origin, tmp_path / "clone")
+    assert not (clone / "models" / "model.npy").exists()
+
+    outcome, _ = run_job(clone, tmp_path, base="main")
+
+    assert outcome.exit_code == 0
+    assert "git fetch --depth=1 --no-tags --no-recurse-submodules origin +refs/heads/main" in caplog.text
+    assert outcome.report.base.sha == origin.sha("main")
+    assert outcome.report.verdict == "improved"
+    pipeline = outcome.report.pipeline
+    assert pipeline["pull"]["files"] == 2 and "storage" in pipeline["pull"]["remote"]
+    assert (clone / "models" / "model.npy").is_file()
+    assert {name: stage["status"] for name, stage in stages(outcome).items()} == {
+        "prepare": "skipped",
+        "train": "skipped",
+        "evaluate": "skipped",
+    }
+    assert pipeline["stale_warning"] == ""
+    # The model is DVC-tracked and differs between base and head; its size comes from dvc.lock.
+    changes = {change["path"]: change for change in pipeline["data_changes"]}
+    assert set(changes) == {"models/model.npy"}
+    assert changes["models/model.npy"]["change"] == "modified" and changes["models/model.npy"]["new_size"] == 200
+    markdown = outcome.markdown
+    assert "### Pipeline" in markdown and "| models/model.npy | modified | 200 B | 200 B |" in markdown
+    assert json.loads((tmp_path / "bundle" / "report.json").read_text())["pipeline"]["pull"]["files"] == 2
+
+
+def test_base_sha_from_the_ci_context_is_fetched_by_sha(origin, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="bot")
+    clone = shallow_clone(origin, tmp_path / "clone")
+    base_sha = origin.sha("main")
+    context = Context(forge="gitlab", head_sha=origin.sha("experiment"), base_sha=base_sha)
+
+    outcome, _ = run_job(clone, tmp_path, context)
+
+    assert outcome.exit_code == 0
+    assert f"--no-recurse-submodules origin {base_sha}" in caplog.text
+    assert outcome.report.base.sha == base_sha
+    assert outcome.report.summary == "3 improved"
+
+
+def test_merge_commit_of_a_pull_request_event_is_compared_with_its_first_parent(origin, tmp_path):
+    # main moves on after the PR branched; GitHub checks out its merge of the PR into main (detached).
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", "--branch", "main", f"file://{origin.repo}", str(work))
+    (work / "NOTES.md").write_text("main moved on\n")
+    git(work, "add", "NOTES.md")
+    git(work, "commit", "-q", "-m", "main moves on")
+    git(work, "push", "-q", "origin", "main")
+    git(work, "checkout", "-q", "--detach", "main")
+    git(work, "merge", "-q", "--no-ff", "--no-edit", "origin/experiment")
+    git(work, "push", "-q", "origin", "HEAD:refs/pull/1/merge")
+    from tests.ci_projects import detached_shallow_checkout
+
+    clone = detached_shallow_checkout(origin, "refs/pull/1/merge", tmp_path / "clone")
+    pr_head = origin.sha("experiment")
+    stale_event_base = origin.sha("main~1")  # what the event said before main moved
+    context = Context(forge="github", head_sha=pr_head, base_sha=stale_event_base)
+
+    outcome, _ = run_job(clone, tmp_path, context)
+
+    assert outcome.exit_code == 0
+    assert outcome.report.base.sha == origin.sha("main")
+    assert outcome.report.head.sha == pr_head
+    assert outcome.report.head.rev == "HEAD"  # detached
+    assert outcome.report.summary == "3 improved"
+
+
+def test_failing_stage_still_gives_a_report_with_the_stage_exit_code_and_masked_tail(origin, tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    noisy_failure = (
+        "import os, sys\n"
+        "for epoch in range(80):\n"
+        "    print(f'epoch {epoch}', flush=True)\n"
+        "print('key=' + os.environ['AWS_SECRET_ACCESS_KEY'])\n"
+        "print('``` <img src=x> @alice')\n"
+        "sys.exit(3)\n"
+    )
+    push_branch(origin, "broken", {"src/train.py": noisy_failure})
+    clone = shallow_clone(origin, tmp_path / "clone", branch="broken")
+
+    outcome, log_text = run_job(clone, tmp_path, base="main")
+
+    assert outcome.exit_code == 3
+    report = outcome.report
+    assert report.verdict == "failed" and report.metrics == [] and report.charts == []
+    pipeline = report.pipeline
+    assert pipeline["failure"] == {
+        "step": "dvc repro",
+        "stage": "train",
+        "exit_code": 3,
+        "message": "Stage 'train' failed with exit code 3",
+    }
+    assert {name: stage["status"] for name, stage in stages(outcome).items()} == {
+        "prepare": "skipped",
+        "train": "failed",
+        "evaluate": "not run",
+    }
+    assert stages(outcome)["train"]["reasons"] == ["src/train.py modified"]
+    assert stages(outcome)["evaluate"]["reasons"] == ["train failed"]
+    tail = pipeline["log_tail"].splitlines()
+    assert len(tail) == 50 and tail[-2:] == ["key=***", "``` <img src=x> @alice"]
+    assert "epoch 79" in tail and "epoch 20" not in tail
+    markdown = outcome.markdown
+    assert markdown.startswith("## ❌ Pipeline failed: Stage 'train' failed with exit code 3")
+    assert "Metrics were not compared" in markdown
+    assert re.search(r"\| train\.lr +\| 0\.05 +\| 0\.3 +\|", markdown)  # the params that changed
+    assert "\n````\n" in markdown  # the tail's own ``` cannot close its block
+    bundle_text = (tmp_path / "bundle" / "report.json").read_text() + (tmp_path / "bundle" / "report.md").read_text()
+    for text in (bundle_text, log_text):
+        assert SECRET not in text
+    assert "epoch 79" in log_text  # streamed to the log too
+
+
+def test_stale_lock_reruns_stages_with_reasons_and_warns(origin, tmp_path):
+    # The PR changed params but committed the old dvc.lock and results.
+    params = (origin.repo.parent / "params.yaml")
+    git(origin.repo, "show", "experiment:params.yaml")
+    text = git(origin.repo, "show", "experiment:params.yaml").replace("lr: 0.3", "lr: 0.2")
+    push_branch(origin, "stale", {"params.yaml": text + "\n"})
+    clone = shallow_clone(origin, tmp_path / "clone", branch="stale")
+    committed_metrics = (clone / "metrics.json").read_text()
+
+    outcome, log_text = run_job(clone, tmp_path, base="main", push=True)
+
+    assert outcome.exit_code == 0, outcome.report.pipeline["failed"]
+    by_name = stages(outcome)
+    assert by_name["prepare"]["status"] == "skipped"
+    assert by_name["train"]["status"] == "ran" and by_name["train"]["reasons"] == ["params.yaml: train.lr changed"]
+    assert by_name["evaluate"]["status"] == "ran" and by_name["evaluate"]["reasons"] == ["models/model.npy modified"]
+    assert by_name["train"]["seconds"] > 0 and by_name["train"]["time"].endswith(" s")
+    assert "Running stage 'train'" in log_text
+    pipeline = outcome.report.pipeline
+    assert "models/model.npy" in pipeline["stale_outputs"] and "metrics.json" in pipeline["stale_outputs"]
+    assert "committed results do not match its code" in pipeline["stale_warning"]
+    assert "committed results do not match its code" in outcome.markdown
+    assert (clone / "metrics.json").read_text() != committed_metrics  # the report shows reproduced numbers
+    params = {(row.name, row.new) for row in outcome.report.params}
+    assert ("train.lr", 0.2) in params
+    # --push sent what repro built to the remote.
+    assert pipeline["push"]["files"] >= 1
+    model_md5 = re.search(r"path: models/model.npy\n\s+hash: md5\n\s+md5: (\w+)", (clone / "dvc.lock").read_text())
+    assert model_md5 is not None
+    digest = model_md5.group(1)
+    assert (origin.remote / "files" / "md5" / digest[:2] / digest[2:]).is_file()
+
+
+def test_no_repro_lists_stale_stages_and_warns_without_running(origin, tmp_path):
+    text = git(origin.repo, "show", "experiment:params.yaml").replace("epochs: 60", "epochs: 70")
+    push_branch(origin, "stale", {"params.yaml": text + "\n"})
+    clone = shallow_clone(origin, tmp_path / "clone", branch="stale")
+
+    outcome, log_text = run_job(clone, tmp_path, base="main", repro=False)
+
+    assert outcome.exit_code == 0
+    assert "Running stage" not in log_text
+    pipeline = outcome.report.pipeline
+    assert [(stage["name"], stage["reasons"]) for stage in pipeline["stages"]] == [
+        ("train", ["params.yaml: train.epochs changed"])
+    ]
+    assert "Stages train are stale" in pipeline["stale_warning"] and "--no-repro" in outcome.markdown
+    assert outcome.report.summary == "3 improved"  # the committed numbers
+
+
+def test_outputs_missing_from_the_remote_are_rebuilt_by_repro(origin, tmp_path):
+    clone = shallow_clone(origin, tmp_path / "clone")
+    model_md5 = re.search(r"path: models/model.npy\n\s+hash: md5\n\s+md5: (\w+)", (clone / "dvc.lock").read_text())
+    digest = model_md5.group(1)
+    (origin.remote / "files" / "md5" / digest[:2] / digest[2:]).unlink()  # nobody pushed the model
+
+    outcome, _ = run_job(clone, tmp_path, base="main")
+
+    assert outcome.exit_code == 0
+    pipeline = outcome.report.pipeline
+    assert pipeline["pull"]["to_rebuild"] == ["models/model.npy"]
+    assert "dvc repro builds it again" in outcome.markdown
+    train = stages(outcome)["train"]
+    assert train["status"] in ("ran", "restored") and train["reasons"] == ["output models/model.npy missing"]
+
+
+def test_missing_files_without_repro_fail_the_pull_naming_the_remote(origin, tmp_path):
+    clone = shallow_clone(origin, tmp_path / "clone")
+    shutil.rmtree(origin.remote / "files")
+
+    outcome, _ = run_job(clone, tmp_path, base="main", repro=False)
+
+    assert outcome.exit_code == 3
+    failure = outcome.report.pipeline["failure"]
+    assert failure["step"] == "dvc pull"
+    assert "2 files missing" in failure["message"] and f"remote 'storage' ({origin.remote})" in failure["message"]
+    assert outcome.markdown.startswith("## ❌ Pipeline failed: dvc pull: 2 files missing")
+    assert (tmp_path / "bundle" / "report.md").is_file()
+
+
+def test_dry_run_keeps_stage_output_off_stdout(demo_project, capfd):
+    params = demo_project / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 60", "epochs: 61"))
+
+    code = main(["report", str(demo_project), "--base", "main", "--dry-run"], environ={})
+
+    out, err = capfd.readouterr()
+    assert code == 0
+    assert out.startswith("## ")
+    assert "Running stage 'train'" in err and "Running stage" not in out
+    assert "| train | ✅ ran |" in out
