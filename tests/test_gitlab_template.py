@@ -123,10 +123,10 @@ def test_a_typed_input_is_interpolated_with_its_type():
         input_values(header, {"fail_on_regression": True})
 
 
-RECORDING_MRBOT = """#!/bin/sh
+RECORDING_MRBOT = f"""#!/bin/sh
 # Stands in for mrbot: records the command line and the MRBOT_* variables it was started with.
-python3 -c 'import json, os, sys; json.dump({"argv": sys.argv[1:], "env": {k: v for k, v in os.environ.items()
-    if k.startswith("MRBOT_")}}, open("mrbot-call.json", "w"))' "$@"
+exec '{sys.executable}' -c 'import json, os, sys; json.dump({{"argv": sys.argv[1:], "env": {{k: v for k, v in
+    os.environ.items() if k.startswith("MRBOT_")}}}}, open("mrbot-call.json", "w"))' "$@"
 """
 
 
