@@ -10,7 +10,7 @@ import pytest
 from bot.charts import Chart
 from bot.context.gitlab import detect_gitlab
 from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, overall_verdict, summarize
-from bot.errors import EXIT_FORGE_REFUSED, ForgeRefused
+from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused
 from bot.forges.base import marker, parse_marker
 from bot.forges import gitlab as gitlab_forge
 from bot.forges.gitlab import COMMENT_LIMIT, MAX_RETRIES, open_gitlab
@@ -412,3 +412,11 @@ def test_the_token_only_travels_in_the_auth_header(fake, bundle):
         assert request.headers.get("Private-Token") == TOKEN
         assert TOKEN not in request.path and TOKEN.encode() not in request.body
         assert TOKEN not in str(request.query)
+
+
+def test_missing_ci_variables_are_bad_input_naming_them(fake):
+    with pytest.raises(BadInput, match=r"^CI_PROJECT_ID, CI_COMMIT_SHA not set: run mrbot in a GitLab CI job"):
+        forge_for(fake, CI_PROJECT_ID=None, CI_COMMIT_SHA=None)
+    with pytest.raises(BadInput, match=r"CI_API_V4_URL='http://127\.0\.0\.1:\d+' does not end with /api/v4"):
+        forge_for(fake, CI_API_V4_URL=fake.url)
+    assert fake.server.requests == []
