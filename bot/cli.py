@@ -217,7 +217,8 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         write_step_summary(context, outcome.markdown)
         if context.forge == GITHUB and not context.token:
             # The fork-safe first stage: build the bundle with no token; `mrbot publish` posts it later.
-            log.warning("no token (MRBOT_TOKEN or GITHUB_TOKEN): the report is not posted")
+            log.warning("no token (MRBOT_TOKEN or GITHUB_TOKEN): the report is not posted; "
+                        "`mrbot publish %s` with a token posts it", outcome.bundle_dir)
         if context.forge == LOCAL or (context.forge == GITHUB and not context.token):
             write_outputs(context, report_outputs(outcome.report.verdict, "", outcome.bundle_dir))
             return outcome.exit_code
