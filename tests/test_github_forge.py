@@ -17,7 +17,7 @@ from bot.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import marker
 from bot.forges.github import ACTIONS_LOGIN, ClientOptions, open_github
-from bot.publish import CREATED, SKIPPED_NEWER, UNCHANGED_BODY, UPDATED, PublishOptions, publish
+from bot.publish import CREATED, SKIPPED_NEWER, SKIPPED_OFF, UNCHANGED_BODY, UPDATED, PublishOptions, publish
 from bot.report.model import Report, RevisionInfo
 from bot.report.render import render
 from tests.servers.github import (
@@ -208,6 +208,17 @@ def test_an_older_run_does_not_overwrite_the_report_on_a_newer_head(github, tmp_
     assert not github.calls_of("issues/update-comment")
 
 
+def test_comment_mode_new_adds_one_and_off_posts_only_the_status(github, tmp_path):
+    post(github, make_report(tmp_path), tmp_path)
+    assert post(github, make_report(tmp_path), tmp_path, mode="new").action == CREATED
+    assert len(bot_comments(github)) == 2
+
+    published = post(github, make_report(tmp_path), tmp_path, mode="off")
+    assert published.action == SKIPPED_OFF and published.comment_url == ""
+    assert len(bot_comments(github)) == 2
+    assert github.statuses[-1]["target_url"] == f"https://github.com/{github.repository}/actions/runs/42"
+
+
 def test_a_502_is_retried_then_succeeds(github, tmp_path):
     github.fail("issues/list-comments", 502)
     github.fail("issues/create-comment", 502)
@@ -227,17 +238,29 @@ def test_persistent_5xx_gives_up_with_what_github_answered(github, tmp_path):
 
 
 def test_rate_limits_wait_as_github_says(github, tmp_path):
-    # A 429 with Retry-After, then a 403 primary rate limit with remaining 0 until x-ratelimit-reset.
-    github.fail("issues/list-comments", 429, {"message": "Too many requests"}, {"Retry-After": "1"})
-    reset = str(int(time.time()) + 1)
-    github.fail("issues/create-comment", 403, {"message": "API rate limit exceeded for installation ID 1."},
-                {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+    # A 429 with Retry-After (a secondary limit); a 403 primary rate limit and a 429 without
+    # Retry-After, both with remaining 0 until x-ratelimit-reset.
+    github.fail("issues/list-comments", 429, {"message": "You have exceeded a secondary rate limit."},
+                {"Retry-After": "1"})
+    reset = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)}
+    github.fail("issues/create-comment", 403, {"message": "API rate limit exceeded for installation ID 1."}, reset)
+    github.fail("repos/create-commit-status", 429, {"message": "API rate limit exceeded"}, reset)
     started = time.monotonic()
 
     assert post(github, make_report(tmp_path), tmp_path).action == CREATED
 
     assert time.monotonic() - started >= 1.0
-    assert len(github.calls_of("issues/list-comments")) == 2
+    for operation in ("issues/list-comments", "issues/create-comment", "repos/create-commit-status"):
+        assert len(github.calls_of(operation)) == 2, operation
+
+
+def test_a_secondary_rate_limit_without_retry_after_backs_off(github, tmp_path):
+    options = ClientOptions(seconds_between_requests=0, seconds_between_writes=0, secondary_rate_wait=0.3)
+    github.fail("issues/create-comment", 403, {"message": "You have exceeded a secondary rate limit. Please wait."})
+    forge = open_github(context_for(github), SETTINGS, options)
+    started = time.monotonic()
+    forge.create_comment("hello")
+    assert time.monotonic() - started >= 0.3
     assert len(github.calls_of("issues/create-comment")) == 2
 
 
@@ -249,6 +272,11 @@ def test_a_rate_limit_past_the_cap_stops_with_a_clear_message(github, tmp_path):
     forge = open_github(context_for(github), SETTINGS, options)
     with pytest.raises(ForgeRefused, match="rate limit stopped listing the comments"):
         forge.report_comments("default")
+    github.fail("issues/create-comment", 429, {"message": "Too many requests"},
+                {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+    with pytest.raises(ForgeRefused, match=r"rate limit stopped commenting on pull request #7 \(429 API rate limit"):
+        forge.create_comment("hello")
+    assert len(github.calls_of("issues/create-comment")) == 1  # no waiting an hour, no pointless retries
 
 
 def test_fork_token_falls_back_to_mermaid_and_explains_the_two_stage_mode(github, tmp_path):

@@ -12,7 +12,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement, UnknownObjectException
+from github import (
+    Auth,
+    Github,
+    GithubException,
+    GithubRetry,
+    InputGitTreeElement,
+    RateLimitExceededExceedsMaxWait,
+    UnknownObjectException,
+)
 from github.GithubObject import NotSet
 
 from bot import __version__
@@ -46,9 +54,9 @@ class ClientOptions:
 
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
-    retries: int = 4
-    backoff_factor: float = 1.0  # waits 0, 2, 4, 8 s between tries on 5xx
-    max_wait: float = 120.0  # the longest single wait (Retry-After, rate-limit reset, secondary limit)
+    retries: int = 3
+    backoff_factor: float = 1.0  # waits 0, 2, 4 s between tries on 5xx
+    max_wait: float = 60.0  # the longest single wait (Retry-After, rate-limit reset, secondary limit)
     secondary_rate_wait: float = 60.0
     timeout: int = 30
 
@@ -73,7 +81,10 @@ class _Retry(GithubRetry):
         retry_after = super().get_retry_after(response)
         reset = response.headers.get("x-ratelimit-reset", "")
         if retry_after is None and response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-            return min(max(0.0, int(reset) - time.time()) + 1, float(self.retry_after_max))
+            retry_after = max(0.0, int(reset) - time.time()) + 1
+            if retry_after > self.retry_after_max:
+                data = {"message": f"API rate limit exceeded until {time.strftime('%H:%M UTC', time.gmtime(int(reset)))}"}
+                raise RateLimitExceededExceedsMaxWait(response.status, data, dict(response.headers), wait=retry_after)
         return retry_after
 
 
