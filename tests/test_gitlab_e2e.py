@@ -33,29 +33,10 @@ def gitlab(demo_project):
 
 
 def predefined_variables(fake: FakeGitLab, project: Path, **overrides: str | None) -> dict[str, str]:
-    """What GitLab sets in a merge request pipeline's job."""
-    project_url = f"{fake.url}/{fake.project_path}"
-    variables = {
-        "CI": "true",
-        "GITLAB_CI": "true",
-        "CI_SERVER_URL": fake.url,
-        "CI_API_V4_URL": fake.api_url,
-        "CI_PROJECT_ID": str(fake.project_id),
-        "CI_PROJECT_PATH": fake.project_path,
-        "CI_PROJECT_URL": project_url,
-        "CI_PIPELINE_SOURCE": "merge_request_event",
-        "CI_MERGE_REQUEST_IID": "3",
-        "CI_MERGE_REQUEST_DIFF_BASE_SHA": git(project, "rev-parse", "main"),
-        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-        "CI_COMMIT_SHA": git(project, "rev-parse", "HEAD"),
-        "CI_COMMIT_REF_NAME": "experiment",
-        "CI_PIPELINE_URL": f"{project_url}/-/pipelines/500",
-        "CI_JOB_URL": f"{project_url}/-/jobs/501",
-        "CI_JOB_TOKEN": JOB_TOKEN,
-        "GITLAB_TOKEN": TOKEN,
-    }
-    variables.update(overrides)
-    return {name: value for name, value in variables.items() if value is not None}
+    """What GitLab sets in the job of a pipeline for MR !3 (the demo's experiment branch into main)."""
+    head, base = git(project, "rev-parse", "HEAD"), git(project, "rev-parse", "main")
+    variables = {"CI_COMMIT_REF_NAME": "experiment", "CI_JOB_TOKEN": JOB_TOKEN, "GITLAB_TOKEN": TOKEN, **overrides}
+    return fake.pipeline_variables(3, head, base, **variables)
 
 
 def run_template_job(fake: FakeGitLab, project: Path, inputs: dict) -> subprocess.CompletedProcess:

@@ -45,22 +45,8 @@ def alice(fake):
 
 
 def environment(fake, **overrides):
-    environ = {
-        "GITLAB_CI": "true",
-        "CI_SERVER_URL": fake.url,
-        "CI_API_V4_URL": fake.api_url,
-        "CI_PROJECT_ID": str(fake.project_id),
-        "CI_PROJECT_PATH": fake.project_path,
-        "CI_PIPELINE_SOURCE": "merge_request_event",
-        "CI_MERGE_REQUEST_IID": "3",
-        "CI_MERGE_REQUEST_DIFF_BASE_SHA": BASE,
-        "CI_COMMIT_SHA": HEAD,
-        "CI_JOB_URL": f"{fake.url}/{fake.project_path}/-/jobs/77",
-        "CI_JOB_TOKEN": "job-token-value",
-        "GITLAB_TOKEN": TOKEN,
-    }
-    environ.update(overrides)
-    return {key: value for key, value in environ.items() if value is not None}
+    variables = {"CI_JOB_TOKEN": "job-token-value", "GITLAB_TOKEN": TOKEN, **overrides}
+    return fake.pipeline_variables(3, HEAD, BASE, **variables)
 
 
 def forge_for(fake, **overrides):
@@ -380,7 +366,7 @@ def test_no_status_and_new_comment_mode(fake, bundle):
 
 def test_branch_pipeline_without_merge_request_comments_on_the_commit(fake, bundle):
     branch = {"CI_MERGE_REQUEST_IID": None, "CI_MERGE_REQUEST_DIFF_BASE_SHA": None, "CI_PIPELINE_SOURCE": "push",
-              "CI_COMMIT_SHA": NEWER_HEAD}
+              "CI_COMMIT_SHA": NEWER_HEAD, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": None}
     first = publish(forge_for(fake, **branch), make_report(head=NEWER_HEAD), bundle, PublishOptions())
     second = publish(forge_for(fake, **branch), make_report(head=NEWER_HEAD, accuracy=0.97), bundle, PublishOptions())
 

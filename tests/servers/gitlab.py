@@ -127,6 +127,29 @@ class FakeGitLab:
         message = body if body is not None else {"message": f"{status} {_REASONS.get(status, 'Error')}"}
         self.faults.append(Fault(method, re.compile(path_pattern), status, message, headers or {}, times))
 
+    def pipeline_variables(self, iid: int | None, head_sha: str, base_sha: str, **overrides: str | None) -> dict[str, str]:
+        """The predefined variables of a GitLab CI job in a merge request pipeline for `iid`, pointed at
+        this server; an override of None leaves a variable out (iid None: a branch pipeline)."""
+        project_url = f"{self.url}/{self.project_path}"
+        variables: dict[str, str | None] = {
+            "CI": "true",
+            "GITLAB_CI": "true",
+            "CI_SERVER_URL": self.url,
+            "CI_API_V4_URL": self.api_url,
+            "CI_PROJECT_ID": str(self.project_id),
+            "CI_PROJECT_PATH": self.project_path,
+            "CI_PROJECT_URL": project_url,
+            "CI_PIPELINE_SOURCE": "merge_request_event" if iid else "push",
+            "CI_MERGE_REQUEST_IID": str(iid) if iid else None,
+            "CI_MERGE_REQUEST_DIFF_BASE_SHA": base_sha if iid else None,
+            "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main" if iid else None,
+            "CI_COMMIT_SHA": head_sha,
+            "CI_PIPELINE_URL": f"{project_url}/-/pipelines/76",
+            "CI_JOB_URL": f"{project_url}/-/jobs/77",
+            **overrides,
+        }
+        return {name: value for name, value in variables.items() if value is not None}
+
     def requests_to(self, method: str, path_pattern: str) -> list[Any]:
         return [r for r in self.server.requests if r.method == method and re.search(path_pattern, r.path)]
 
