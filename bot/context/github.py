@@ -25,8 +25,8 @@ BOT_LOGIN = "bot_login"  # who posts for a GitHub App token, which may not read 
 PULL_REQUEST_TARGET_REFUSED = (
     "refusing to run on a pull_request_target event: it runs with a write token, and checking out and "
     "running the PR's code there lets any fork take over the repository (a 'pwn request'). Use the "
-    "two-stage mode (docs/github.md#forks), or pass --allow-pull-request-target "
-    "(MRBOT_ALLOW_PULL_REQUEST_TARGET=true) if only trusted people can open PRs"
+    "two-stage mode (https://github.com/mrbot-dev/mrbot/blob/v0/docs/github.md#forks), or pass "
+    "--allow-pull-request-target (MRBOT_ALLOW_PULL_REQUEST_TARGET=true) if only trusted people can open PRs"
 )
 
 

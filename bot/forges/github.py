@@ -44,7 +44,7 @@ ACTIONS_LOGIN, ACTIONS_TYPE = "github-actions[bot]", "Bot"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _REF_UPDATE_ATTEMPTS = 3
-DOCS_FORKS = "docs/github.md#forks"
+DOCS_FORKS = "https://github.com/mrbot-dev/mrbot/blob/v0/docs/github.md#forks"
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class _Retry(GithubRetry):
         if retry_after is None and response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
             retry_after = max(0.0, int(reset) - time.time()) + 1
             if retry_after > self.retry_after_max:
-                data = {"message": f"API rate limit exceeded until {time.strftime('%H:%M UTC', time.gmtime(int(reset)))}"}
+                until = time.strftime("%H:%M UTC", time.gmtime(int(reset)))
+                data = {"message": f"API rate limit exceeded until {until}"}
                 raise RateLimitExceededExceedsMaxWait(response.status, data, dict(response.headers), wait=retry_after)
         return retry_after
 
