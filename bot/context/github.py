@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any, Mapping
 
 from bot.context import GITHUB, Context
 from bot.errors import BadInput
-
-log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -36,16 +33,16 @@ def detect_github(environ: Mapping[str, str], allow_pull_request_target: bool = 
         raise BadInput(PULL_REQUEST_TARGET_REFUSED)
     repository = _required(environ, "GITHUB_REPOSITORY")
     payload = _payload(environ)
-    server_url = environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL
+    server_url = (environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
     token_name = "MRBOT_TOKEN" if environ.get("MRBOT_TOKEN") else "GITHUB_TOKEN"
     run_id = environ.get("GITHUB_RUN_ID", "")
     common = dict(
         forge=GITHUB,
         repository=repository,
         api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        server_url=server_url.rstrip("/"),
+        server_url=server_url,
         event=event,
-        run_url=f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}" if run_id else "",
+        run_url=f"{server_url}/{repository}/actions/runs/{run_id}" if run_id else "",
         token=environ.get(token_name, ""),
         token_name=token_name,
         summary_path=_optional_path(environ, "GITHUB_STEP_SUMMARY"),
