@@ -8,8 +8,8 @@ import requests
 import responses
 
 from bot.context import GITHUB, Context
-from bot.errors import ForgeRefused
-from bot.forges.github import ACTIONS_LOGIN, ClientOptions, open_github, refusal_message
+from bot.errors import BadInput, ForgeRefused
+from bot.forges.github import ACTIONS_LOGIN, ClientOptions, client_options, open_github, refusal_message
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, OpenAPI, Pull, Token
 
 TOKEN = "ghs_FakeTokenForTheFakeChecker000000"
@@ -132,3 +132,9 @@ def test_refusal_messages_name_the_fix():
     assert "two-stage mode" in refusal_message(403, "Resource not accessible by integration", "x", fork)
     assert "not found" in refusal_message(404, "Not Found", "x", ctx)
     assert "rate limit" in refusal_message(403, "API rate limit exceeded", "x", ctx)
+
+
+def test_client_pacing_comes_from_the_environment_and_a_bad_value_is_named():
+    assert client_options({"seconds_between_writes": "0"}) == ClientOptions(seconds_between_writes=0)
+    with pytest.raises(BadInput, match=r"MRBOT_SECONDS_BETWEEN_REQUESTS='soon' is not a number of seconds"):
+        client_options({"seconds_between_requests": "soon"})
