@@ -105,8 +105,10 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
     transfer.seconds = time.perf_counter() - started
     if remote is None and not transfer.note and transfer.failure is None:
         transfer.note = "no default DVC remote is configured: only the local cache was used"
-    if transfer.failure is None:
-        log.info("dvc pull: %d files from %s in %.1f s", transfer.files, _where(remote), transfer.seconds)
+    if transfer.failure is None and remote is None:
+        log.info("dvc pull: %d files in %.1f s (%s)", transfer.files, transfer.seconds, transfer.note)
+    elif transfer.failure is None:
+        log.info("dvc pull: %d files from %s in %.1f s", transfer.files, remote, transfer.seconds)
     return transfer
 
 

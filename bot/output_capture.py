@@ -61,6 +61,8 @@ class OutputCapture:
         os.close(write_fd)
         self._reader = threading.Thread(target=self._read, name="mrbot-output", daemon=True)
         self._reader.start()
+        import dvc  # noqa: F401 - importing dvc installs its console handlers; replace them after that
+
         handler = _DvcLogHandler(self)
         for name in _DVC_LOGGERS:
             logger = logging.getLogger(name)

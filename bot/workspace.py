@@ -139,7 +139,18 @@ def trust_checkout(path: Path, in_ci: bool) -> None:
             f"`git config --global --add safe.directory {repository}`"
         )
     git(path, "config", "--global", "--add", "safe.directory", repository)
+    _trust_in_libgit2()
     log.info("the checkout %s belongs to another user: added it to git's safe.directory (as actions/checkout does)", repository)
+
+
+def _trust_in_libgit2() -> None:
+    """DVC also reads git through libgit2 (pygit2), which checks ownership on its own and may read
+    another global config than git's (it ignores GIT_CONFIG_GLOBAL); trust the checkout there too."""
+    try:
+        import pygit2
+    except ImportError:
+        return
+    pygit2.option(pygit2.GIT_OPT_SET_OWNER_VALIDATION, 0)
 
 
 def ensure_revision(root: Path, rev: str) -> Revision:

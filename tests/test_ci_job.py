@@ -250,3 +250,103 @@ def test_dry_run_keeps_stage_output_off_stdout(demo_project, capfd):
     assert out.startswith("## ")
     assert "Running stage 'train'" in err and "Running stage" not in out
     assert "| train | ✅ ran |" in out
+
+
+SCORE = """\
+import json, yaml
+scale = yaml.safe_load(open("params.yaml"))["scale"]
+json.dump({"score": scale * 1.5}, open("metrics.json", "w"))
+"""
+
+
+@pytest.fixture(scope="session")
+def unpushed_base(tmp_path_factory):
+    """A pipeline whose metrics file is a DVC-cached output; only the PR branch's outputs were pushed."""
+    import sys
+
+    from tests.projects import write_files
+    from bot.demo import reproduce
+
+    where = tmp_path_factory.mktemp("unpushed-base")
+    project = where / "project"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    from dvc.repo import Repo
+
+    Repo.init(str(project)).close()
+    dvc_yaml = (
+        f"stages:\n  score:\n    cmd: {sys.executable} score.py\n    deps: [score.py]\n"
+        "    params: [scale]\n    metrics: [metrics.json]\n"
+    )
+    write_files(project, {"score.py": SCORE, "params.yaml": "scale: 1\n", "dvc.yaml": dvc_yaml})
+    reproduce(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base")
+    git(project, "checkout", "-q", "-b", "experiment")
+    write_files(project, {"params.yaml": "scale: 2\n"})
+    reproduce(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "scale 2")
+    return publish(project, where, push_branches=("experiment",))
+
+
+def test_base_outputs_missing_from_the_remote_are_reported_with_the_way_out(unpushed_base, tmp_path):
+    origin = copy_origin(unpushed_base, tmp_path / "server")
+    clone = shallow_clone(origin, tmp_path / "clone")
+
+    outcome, _ = run_job(clone, tmp_path, base="main")
+
+    assert outcome.exit_code == 0
+    row = outcome.report.metrics[0]
+    assert (row.name, row.old, row.new, row.verdict) == ("score", None, 3.0, "unknown")
+    assert any("Could not read base metrics.json: not in the DVC cache" in w for w in outcome.report.warnings)
+    base = outcome.report.pipeline["base"]
+    assert base["reproduced"] is False and "--base-repro" in base["note"] and "metrics.json" in base["note"]
+    assert "--base-repro" in outcome.markdown
+
+
+def test_base_repro_reproduces_the_base_in_a_worktree_sharing_the_cache(unpushed_base, tmp_path, monkeypatch):
+    import tempfile
+
+    origin = copy_origin(unpushed_base, tmp_path / "server")
+    clone = shallow_clone(origin, tmp_path / "clone")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    outcome, log_text = run_job(clone, tmp_path, base="main", base_repro=True)
+
+    assert outcome.exit_code == 0
+    row = outcome.report.metrics[0]
+    assert (row.name, row.old, row.new, row.verdict) == ("score", 1.5, 3.0, "improved")
+    assert outcome.report.warnings == []
+    assert outcome.report.base.sha == origin.sha("main")  # the report names the real base
+    base = outcome.report.pipeline["base"]
+    assert base["reproduced"] is True and "1 stage(s) ran" in base["note"]
+    assert "Running stage 'score'" in log_text
+    # The worktree is gone, the checkout untouched.
+    assert git(clone, "worktree", "list").count("\n") == 0
+    assert list(scratch.iterdir()) == []
+    assert git(clone, "status", "--porcelain") == ""
+    # The base's output went into the checkout's own DVC cache (shared, not a second one).
+    assert len(list((clone / ".dvc" / "cache" / "files" / "md5").rglob("*"))) >= 4
+
+
+def test_checkout_owned_by_another_user_is_trusted_in_ci_only(published_demo, tmp_path, monkeypatch):
+    import os
+
+    from bot.errors import BadInput
+
+    clone = shallow_clone(published_demo, tmp_path / "clone")
+    if os.geteuid() == 0:
+        for path in [clone, *clone.rglob("*")]:
+            os.lchown(path, 65534, 65534)
+    else:  # git's own switch for this check, for runs without root
+        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+
+    with pytest.raises(BadInput, match="owned by another user.*safe.directory"):
+        run_job(clone, tmp_path, base="main")
+    outcome, _ = run_job(clone, tmp_path, Context(forge="gitlab"), base="main")
+
+    assert outcome.exit_code == 0 and outcome.report.pipeline["pull"]["files"] == 2
+    assert f"directory = {clone}" in (tmp_path / "gitconfig").read_text()
