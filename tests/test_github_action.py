@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from bot.ci_outputs import report_outputs
@@ -229,19 +228,3 @@ def test_the_action_posts_a_report_end_to_end(demo_project, tmp_path, capsys):
     assert comment["body"].startswith(f"<!-- mrbot:report id=cpu head={head} -->")
     assert github.statuses == []  # status: false
     assert TOKEN not in output.out + output.err
-
-
-@pytest.mark.parametrize("action_args", [["report", "."], ["publish", "mrbot-report"]])
-def test_the_image_entrypoint_runs_install_then_mrbot_with_the_action_args(tmp_path, action_args):
-    entrypoint = ROOT / "docker" / "entrypoint.sh"
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "mrbot").write_text('#!/bin/sh\necho "mrbot $*" >> "$LOG"\n')
-    (fake_bin / "mrbot").chmod(0o755)
-    log = tmp_path / "log"
-    env = {"PATH": f"{fake_bin}:/usr/bin:/bin", "LOG": str(log), "MRBOT_INSTALL": 'echo "install ran" >> "$LOG"'}
-
-    done = subprocess.run(["sh", str(entrypoint), *action_args], env=env, capture_output=True, text=True)
-
-    assert done.returncode == 0, done.stderr
-    assert log.read_text().splitlines() == ["install ran", "mrbot " + " ".join(action_args)]
