@@ -120,17 +120,19 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         head = workspace.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
     secrets = secret_values(os.environ) + ([context.token] if context.token else [])
-    run = run_steps(root, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
-    # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
-    complete = run.failure is None or run.failure.step == "dvc push"
-    results, charts, data_changes = _read(root, config, base.sha, base, head, options.out_dir, complete)
-    base_missing = missing_from_storage(results)
-    base_run: BaseRun | None = None
-    if base_missing and options.base_repro and complete:
-        base_run = reproduce_base(root, base.sha, secrets, options.echo)
-        if base_run.sha:
-            results, charts, _ = _read(root, config, base_run.sha, base, head, options.out_dir, complete)
-            base_missing = missing_from_storage(results)
+    # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
+    with open_repo(root) as repo:
+        run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
+        # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
+        complete = run.failure is None or run.failure.step == "dvc push"
+        results, charts, data_changes = _read(repo, config, base.sha, base, head, options.out_dir, complete)
+        base_missing = missing_from_storage(results)
+        base_run: BaseRun | None = None
+        if base_missing and options.base_repro and complete:
+            base_run = reproduce_base(root, base.sha, secrets, options.echo)
+            if base_run.sha:
+                results, charts, _ = _read(repo, config, base_run.sha, base, head, options.out_dir, complete)
+                base_missing = missing_from_storage(results)
     report = build_report(results, config, base, head, charts, fail_on_regression)
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = FAILED, run.failure.message, False
@@ -143,7 +145,7 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
 
 
 def _read(
-    root: Path,
+    repo,
     config: Config,
     base_sha: str,
     base: workspace.Revision,
@@ -153,21 +155,21 @@ def _read(
 ) -> tuple[Results, list[Chart], list]:
     """Results of base (read from `base_sha`) and head, their charts, and the DVC-tracked data changes."""
     # Plots first, so charts render in a worker while DVC reads metrics and params.
-    with ChartRenderer() as renderer, open_repo(root) as repo:
+    with ChartRenderer() as renderer:
         plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
         charts = renderer.start(plots, out_dir, revision_labels(base, head))
         results = read_values(repo, base_sha, plots)
-        data_changes = _data_changes(root, repo, base.sha)
+        data_changes = _data_changes(repo, base.sha)
         if not complete:
             results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
         return results, charts(), data_changes
 
 
-def _data_changes(root: Path, repo, base_sha: str) -> list:
+def _data_changes(repo, base_sha: str) -> list:
     from dvc.exceptions import DvcException
 
     try:
-        return compare(recorded_at(str(root), base_sha), recorded_outputs(repo), cached_only=True)
+        return compare(recorded_at(repo.root_dir, base_sha), recorded_outputs(repo), cached_only=True)
     except DvcException as exc:
         log.warning("could not compare the DVC-tracked data with the base: %s", exc)
         return []

@@ -56,13 +56,15 @@ class BaseRun:
 
 
 def run_steps(
-    root: Path,
+    repo: Any,
     options: StepOptions,
     secrets: Sequence[str],
     echo: Callable[[str], None] | None = None,
 ) -> WorkspaceRun:
+    """The steps on an open dvc Repo (the one the job then reads results from)."""
+    root = Path(repo.root_dir)
     run = WorkspaceRun()
-    with OutputCapture(secrets, echo) as capture, open_repo(root) as repo:
+    with OutputCapture(secrets, echo) as capture:
         if options.pull:
             run.pull = dvc_remote.pull(repo, capture, rebuild_missing=options.repro)
             run.failure = run.pull.failure
@@ -75,7 +77,8 @@ def run_steps(
         if run.failure is None and options.push:
             run.push = dvc_remote.push(repo, capture)
             run.failure = run.push.failure
-        if run.repro is not None and run.repro.failure is None:
+        # When no stage ran, DVC found every output as dvc.lock records it: nothing to compare.
+        if run.repro is not None and run.repro.failure is None and run.repro.ran:
             run.uncommitted = compare(recorded_at(str(root), "HEAD"), recorded_outputs(repo))
             run.lock_files = workspace.modified_files(root, [LOCK_FILES])
     return run

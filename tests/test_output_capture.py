@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 from bot.output_capture import MAX_LINE_CHARS, OutputCapture
+from bot.results import open_repo
 from bot.workspace_steps import StepOptions, run_steps
 from tests.projects import make_project
 
@@ -84,7 +85,8 @@ def test_a_running_stage_output_reaches_the_log_before_it_ends(tmp_path):
         if "waiting for go" in text:
             (root / "go").write_text("")
 
-    run = run_steps(root, StepOptions(pull=False), secrets=[], echo=echo)
+    with open_repo(root) as repo:
+        run = run_steps(repo, StepOptions(pull=False), secrets=[], echo=echo)
 
     assert run.failure is None
     assert [stage.status for stage in run.repro.stages] == ["ran"]
