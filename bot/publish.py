@@ -63,8 +63,6 @@ def comment_body(forge: Forge, report: Report, bundle_dir: Path, template: Path 
 
 
 def upsert_comment(forge: Forge, report: Report, body: str, mode: str) -> Published:
-    if mode == COMMENT_OFF:
-        return Published(SKIPPED_OFF, body=body)
     if mode == COMMENT_NEW:
         created = forge.create_comment(body)
         return Published(CREATED, created.url, body)
@@ -116,9 +114,14 @@ def status_state(report: Report) -> str:
 
 
 def publish(forge: Forge, report: Report, bundle_dir: Path, options: PublishOptions) -> Published:
-    body, images_note = comment_body(forge, report, bundle_dir, options.template)
-    published = upsert_comment(forge, report, body, options.comment_mode)
+    if options.comment_mode == COMMENT_OFF:
+        # No comment to show images in: upload nothing, still set the status.
+        published = Published(SKIPPED_OFF)
+    else:
+        body, images_note = comment_body(forge, report, bundle_dir, options.template)
+        published = upsert_comment(forge, report, body, options.comment_mode)
+        published = Published(published.action, published.comment_url, published.body, images_note)
     log.info("report comment %s%s", published.action, f": {published.comment_url}" if published.comment_url else "")
     if options.set_status:
         forge.set_status(status_state(report), status_description(report), published.comment_url)
-    return Published(published.action, published.comment_url, published.body, images_note)
+    return published

@@ -69,9 +69,13 @@ def test_comment_modes_new_and_off(tmp_path):
     publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions(comment_mode="new"))
     publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions(comment_mode="new"))
     assert len(forge.report_comments("default")) == 2
+    hosted = []
+    forge.host_images = lambda bundle_dir, images: hosted.append(images)
     off = publish(forge, report_on(NEW_HEAD), tmp_path, PublishOptions(comment_mode="off"))
     assert off.action == SKIPPED_OFF
     assert len(forge.report_comments("default")) == 2
+    assert hosted == []  # no comment, so no image uploads
+    assert (tmp_path / "forge" / "status.json").exists()
 
 
 def test_oversized_report_is_shortened_to_the_forge_limit(tmp_path):
