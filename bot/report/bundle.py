@@ -21,7 +21,8 @@ def write_bundle(report: Report, out_dir: Path, template: Path | None = None) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown = render(report, template)
     (out_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
-    (out_dir / REPORT_JSON).write_text(json.dumps(to_json(report), indent=2, default=str) + "\n", encoding="utf-8")
+    # Compact: json's C encoder only serves dumps without indent, and the file is for machines.
+    (out_dir / REPORT_JSON).write_text(json.dumps(to_json(report), default=str) + "\n", encoding="utf-8")
     write_openmetrics(report, out_dir)
     return markdown
 
