@@ -124,9 +124,10 @@ def _stale_warning(run: WorkspaceRun) -> str:
         )
     if run.pending:
         names = ", ".join(stage.name for stage in run.pending)
+        subject = f"Stage {names} is" if len(run.pending) == 1 else f"Stages {names} are"
         return (
-            f"Stages {names} are stale (their code, params or data changed since dvc.lock was written) and "
-            "were not reproduced (--no-repro): the results here are the committed ones."
+            f"{subject} stale (code, params or data changed since dvc.lock was written) and "
+            "not reproduced (--no-repro): the results here are the committed ones."
         )
     return ""
 
@@ -188,12 +189,14 @@ def format_seconds(seconds: float) -> str:
 def format_size(size: int | None) -> str:
     if size is None:
         return "?"
+    if size < 1024:
+        return f"{size} B"
     value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    for unit in ("KiB", "MiB", "GiB"):
         value /= 1024
-    return f"{value:.1f} TiB"
+        if value < 1024:
+            break
+    return f"{value:.1f} {unit}"
 
 
 def _size_text(size: int | None, files: int | None) -> str:

@@ -161,8 +161,10 @@ def ensure_revision(root: Path, rev: str) -> Revision:
     remote = _fetch_remote(root)
     if remote is None:
         return resolve(root, rev)  # no remote to fetch from: resolve() explains
-    depth = ["--depth=1"] if is_shallow(root) else []
     branch = rev.removeprefix(f"{remote}/")
+    with contextlib.suppress(BadInput):  # only the remote-tracking branch exists (main -> origin/main)
+        return Revision(rev, resolve(root, f"{remote}/{branch}").sha)
+    depth = ["--depth=1"] if is_shallow(root) else []
     if _FULL_SHA.match(rev):
         refspec, fetched_as = rev, rev
     elif re.fullmatch(r"[0-9a-f]{7,39}", rev):

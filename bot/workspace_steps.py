@@ -14,6 +14,7 @@ from bot import dvc_remote, workspace
 from bot.data_changes import DataChange, compare, recorded_at, recorded_outputs
 from bot.dvc_remote import Transfer
 from bot.errors import BadInput
+from bot.masking import mask
 from bot.output_capture import OutputCapture
 from bot.pipeline import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
 from bot.results import open_repo
@@ -77,6 +78,8 @@ def run_steps(
         if run.failure is None and options.push:
             run.push = dvc_remote.push(repo, capture)
             run.failure = run.push.failure
+        if run.failure is not None:
+            run.failure.message = mask(run.failure.message, secrets)
         # When no stage ran, DVC found every output as dvc.lock records it: nothing to compare.
         if run.repro is not None and run.repro.failure is None and run.repro.ran:
             run.uncommitted = compare(recorded_at(str(root), "HEAD"), recorded_outputs(repo))
@@ -127,6 +130,8 @@ def reproduce_base(
             run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
         if run.failure is None:
             run.sha = workspace.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
+        else:
+            run.failure.message = mask(run.failure.message, secrets)
     run.seconds = time.perf_counter() - started
     return run
 

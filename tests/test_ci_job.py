@@ -205,7 +205,7 @@ def test_no_repro_lists_stale_stages_and_warns_without_running(origin, tmp_path)
     assert [(stage["name"], stage["reasons"]) for stage in pipeline["stages"]] == [
         ("train", ["params.yaml: train.epochs changed"])
     ]
-    assert "Stages train are stale" in pipeline["stale_warning"] and "--no-repro" in outcome.markdown
+    assert "Stage train is stale" in pipeline["stale_warning"] and "--no-repro" in outcome.markdown
     assert outcome.report.summary == "3 improved"  # the committed numbers
 
 
@@ -350,3 +350,15 @@ def test_checkout_owned_by_another_user_is_trusted_in_ci_only(published_demo, tm
 
     assert outcome.exit_code == 0 and outcome.report.pipeline["pull"]["files"] == 2
     assert f"directory = {clone}" in (tmp_path / "gitconfig").read_text()
+
+
+def test_a_base_the_remote_does_not_have_is_one_line_exit_2(published_demo, tmp_path, capsys):
+    clone = shallow_clone(published_demo, tmp_path / "clone")
+
+    code = main(["report", str(clone), "--base", "no-such-branch", "--dry-run"], environ={})
+
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    error = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
+    assert len(error) == 1 and "Traceback" not in err
+    assert "base revision 'no-such-branch'" in error[0] and "couldn't find remote ref" in error[0]
