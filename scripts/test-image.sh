@@ -25,6 +25,7 @@ apt_install() {
 
 # The Debian archive (not -security, not -updates) the machine's apt uses: "URI CODENAME".
 debian_archive() {
+    # shellcheck disable=SC2016 # $(...) here is apt's field syntax, not the shell's
     apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(LABEL)' \
         | awk '$3 == "Debian" && $2 !~ /-/ { print $1, $2; exit }'
 }
@@ -107,6 +108,7 @@ check "the job script arrives on the shell's stdin" "mrbot $version" \
     in_image sh -c 'echo "mrbot --version" | sh'
 check "MRBOT_INSTALL runs before mrbot" "install ran" \
     in_image env 'MRBOT_INSTALL=echo install ran' mrbot-entrypoint --version
+# shellcheck disable=SC2016 # expanded by the shell inside the image
 check "pip and python are mrbot's venv (MRBOT_INSTALL installs where stages run)" "/opt/mrbot /opt/mrbot/bin/pip" \
     in_image sh -c 'echo "$(python -c "import sys; print(sys.prefix)") $(command -v pip)"'
 check "DVC remotes s3, gs, azure" "remotes ok" \
