@@ -3,16 +3,22 @@ the report, and the report of a failure. Real git, real DVC, no mocks."""
 
 import json
 import logging
+import os
 import re
 import shutil
+import sys
+import tempfile
 
 import pytest
+from dvc.repo import Repo
 
 from bot.cli import main
 from bot.context import Context
-from bot.demo import git
+from bot.demo import git, reproduce
+from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
-from tests.ci_projects import copy_origin, publish, push_branch, shallow_clone
+from tests.ci_projects import copy_origin, detached_shallow_checkout, publish, push_branch, shallow_clone
+from tests.projects import write_files
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -97,8 +103,6 @@ def test_merge_commit_of_a_pull_request_event_is_compared_with_its_first_parent(
     git(work, "checkout", "-q", "--detach", "main")
     git(work, "merge", "-q", "--no-ff", "--no-edit", "origin/experiment")
     git(work, "push", "-q", "origin", "HEAD:refs/pull/1/merge")
-    from tests.ci_projects import detached_shallow_checkout
-
     clone = detached_shallow_checkout(origin, "refs/pull/1/merge", tmp_path / "clone")
     pr_head = origin.sha("experiment")
     stale_event_base = origin.sha("main~1")  # what the event said before main moved
@@ -161,8 +165,6 @@ def test_failing_stage_still_gives_a_report_with_the_stage_exit_code_and_masked_
 
 def test_stale_lock_reruns_stages_with_reasons_and_warns(origin, tmp_path):
     # The PR changed params but committed the old dvc.lock and results.
-    params = (origin.repo.parent / "params.yaml")
-    git(origin.repo, "show", "experiment:params.yaml")
     text = git(origin.repo, "show", "experiment:params.yaml").replace("lr: 0.3", "lr: 0.2")
     push_branch(origin, "stale", {"params.yaml": text + "\n"})
     clone = shallow_clone(origin, tmp_path / "clone", branch="stale")
@@ -262,17 +264,10 @@ json.dump({"score": scale * 1.5}, open("metrics.json", "w"))
 @pytest.fixture(scope="session")
 def unpushed_base(tmp_path_factory):
     """A pipeline whose metrics file is a DVC-cached output; only the PR branch's outputs were pushed."""
-    import sys
-
-    from tests.projects import write_files
-    from bot.demo import reproduce
-
     where = tmp_path_factory.mktemp("unpushed-base")
     project = where / "project"
     project.mkdir()
     git(project, "init", "-q", "-b", "main")
-    from dvc.repo import Repo
-
     Repo.init(str(project)).close()
     dvc_yaml = (
         f"stages:\n  score:\n    cmd: {sys.executable} score.py\n    deps: [score.py]\n"
@@ -306,8 +301,6 @@ def test_base_outputs_missing_from_the_remote_are_reported_with_the_way_out(unpu
 
 
 def test_base_repro_reproduces_the_base_in_a_worktree_sharing_the_cache(unpushed_base, tmp_path, monkeypatch):
-    import tempfile
-
     origin = copy_origin(unpushed_base, tmp_path / "server")
     clone = shallow_clone(origin, tmp_path / "clone")
     scratch = tmp_path / "scratch"
@@ -333,10 +326,6 @@ def test_base_repro_reproduces_the_base_in_a_worktree_sharing_the_cache(unpushed
 
 
 def test_checkout_owned_by_another_user_is_trusted_in_ci_only(published_demo, tmp_path, monkeypatch):
-    import os
-
-    from bot.errors import BadInput
-
     clone = shallow_clone(published_demo, tmp_path / "clone")
     if os.geteuid() == 0:
         for path in [clone, *clone.rglob("*")]:
