@@ -55,3 +55,11 @@ def test_workflow_matches_githubs_schema(workflow):
 
 def test_image_shell_scripts_pass_shellcheck():
     lint("shellcheck", *map(str, SHELL_SCRIPTS))
+
+
+def test_the_changelog_has_a_section_for_the_current_version():
+    # release.yml refuses to release a version the changelog does not describe; fail sooner.
+    from bot import __version__
+
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## \[{re.escape(__version__)}\]", changelog, re.M)
