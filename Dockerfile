@@ -76,7 +76,8 @@ COPY --from=build /dist /dist
 # run compiles exactly that, so start-up stays ~1 s instead of ~3 s; any other module compiles
 # when it is first imported.
 RUN pip install --no-cache-dir --no-compile --no-index --no-deps /dist/*.whl \
-    && DVC_NO_ANALYTICS=1 mrbot demo --dir /tmp/warm-up >/dev/null \
+    && { DVC_NO_ANALYTICS=1 mrbot demo --dir /tmp/warm-up >/dev/null 2>/tmp/warm-up.log \
+        || { cat /tmp/warm-up.log; exit 1; }; } \
     && python -c 'import github, gitlab'
 
 # ---- final ----

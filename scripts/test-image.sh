@@ -63,7 +63,8 @@ local_base() {
 
 if docker info >/dev/null 2>&1; then
     ENGINE=docker
-    time docker build "${BUILD_ARGS[@]}" -t "$IMAGE" .
+    docker build "${BUILD_ARGS[@]}" -t "$IMAGE" .
+    echo "image built in ${SECONDS}s"
     in_image() { docker run --rm -i -e DVC_NO_ANALYTICS=1 "$IMAGE" "$@"; }
     image_config() { docker image inspect --format '{{.Config.Entrypoint}} {{.Config.Cmd}}' "$IMAGE"; }
     SIZE=$(docker image inspect --format '{{.Size}}' "$IMAGE")
@@ -73,8 +74,14 @@ else
         command -v "$tool" >/dev/null || { apt_install buildah podman debootstrap; break; }
     done
     base=$(local_base)
+    echo "base image $base: ready after ${SECONDS}s"
     # --layers keeps the dependency layers between runs, so a code change rebuilds in seconds.
-    time buildah build --isolation chroot --layers -q "${BUILD_ARGS[@]}" --build-arg "BASE_IMAGE=$base" -t "$IMAGE" . >/dev/null
+    started=$SECONDS
+    buildah build --isolation chroot --layers -q "${BUILD_ARGS[@]}" --build-arg "BASE_IMAGE=$base" -t "$IMAGE" . >/dev/null
+    echo "image built in $((SECONDS - started))s"
+    # Layers of earlier builds that no tag uses any more pile up with every code change: drop the
+    # old ones (the recent ones are the cache of the next run).
+    podman image prune -f --filter until=72h >/dev/null
     CTR=$(buildah from -q "$IMAGE")
     trap 'buildah rm "$CTR" >/dev/null' EXIT
     # buildah run skips the ENTRYPOINT: call it, as an engine would.
@@ -119,5 +126,6 @@ check "no compiler, pip cache or wheels left" "clean" \
     in_image sh -c '! command -v cc && ! command -v gcc && ! [ -e /root/.cache/pip ] && ! [ -e /wheels ] && echo clean'
 
 echo "image $IMAGE ($ENGINE): $SIZE bytes = $((SIZE / 1000000)) MB uncompressed"
-echo "image checks: $passed passed, $failed failed"
+echo "image test: ${SECONDS}s in all"
+echo "image: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
