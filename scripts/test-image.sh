@@ -25,6 +25,12 @@ apt_install() {
 
 # The Debian archive (not -security, not -updates) the machine's apt uses: "URI CODENAME".
 debian_archive() {
+    # apt knows an archive's label and codename only from its downloaded lists.
+    [ -n "$(known_debian_archive)" ] || apt-get update -qq
+    known_debian_archive
+}
+
+known_debian_archive() {
     # shellcheck disable=SC2016 # $(...) here is apt's field syntax, not the shell's
     apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(LABEL)' \
         | awk '$3 == "Debian" && $2 !~ /-/ { print $1, $2; exit }'
@@ -35,7 +41,7 @@ debian_archive() {
 # Cached in the image store; made again only when missing.
 local_base() {
     local mirror codename base rootfs ctr
-    read -r mirror codename < <(debian_archive)
+    read -r mirror codename < <(debian_archive) || true
     [ -n "$codename" ] || { echo "no Debian archive in the apt sources" >&2; return 1; }
     base=localhost/mrbot-base:$codename
     if buildah inspect --type image "$base" >/dev/null 2>&1; then
