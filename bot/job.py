@@ -121,17 +121,20 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
     secrets = secret_values(os.environ) + ([context.token] if context.token else [])
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
-    with open_repo(root) as repo:
+    # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
+    with ChartRenderer() as renderer, open_repo(root) as repo:
         run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
         complete = run.failure is None or run.failure.step == "dvc push"
-        results, charts, data_changes = _read(repo, config, base.sha, base, head, options.out_dir, complete)
+        results, charts, data_changes = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
         base_missing = missing_from_storage(results)
         base_run: BaseRun | None = None
         if base_missing and options.base_repro and complete:
             base_run = reproduce_base(root, base.sha, secrets, options.echo)
             if base_run.sha:
-                results, charts, _ = _read(repo, config, base_run.sha, base, head, options.out_dir, complete)
+                results, charts, _ = _read(
+                    repo, renderer, config, base_run.sha, base, head, options.out_dir, complete
+                )
                 base_missing = missing_from_storage(results)
     report = build_report(results, config, base, head, charts, fail_on_regression)
     if run.failure is not None and not complete:
@@ -146,6 +149,7 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
 
 def _read(
     repo,
+    renderer: ChartRenderer,
     config: Config,
     base_sha: str,
     base: workspace.Revision,
@@ -155,14 +159,13 @@ def _read(
 ) -> tuple[Results, list[Chart], list]:
     """Results of base (read from `base_sha`) and head, their charts, and the DVC-tracked data changes."""
     # Plots first, so charts render in a worker while DVC reads metrics and params.
-    with ChartRenderer() as renderer:
-        plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
-        charts = renderer.start(plots, out_dir, revision_labels(base, head))
-        results = read_values(repo, base_sha, plots)
-        data_changes = _data_changes(repo, base.sha)
-        if not complete:
-            results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
-        return results, charts(), data_changes
+    plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
+    charts = renderer.start(plots, out_dir, revision_labels(base, head))
+    results = read_values(repo, base_sha, plots)
+    data_changes = _data_changes(repo, base.sha)
+    if not complete:
+        results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
+    return results, charts(), data_changes
 
 
 def _data_changes(repo, base_sha: str) -> list:
