@@ -57,6 +57,7 @@ class ChartRenderer:
     def __init__(self, workers: int | None = None):
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pools: list[ProcessPoolExecutor] = []
+        self.mode = ""  # how the last start() rendered: "inherit", "warm" or "inline"
 
     @staticmethod
     def _fork_is_safe() -> bool:
@@ -77,8 +78,10 @@ class ChartRenderer:
         images_dir = bundle_dir / "images"
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
-        points = sum(len(plot.datapoints) for plot in plots)
-        if points > self.LARGE_DATA_POINTS and self.workers > 0 and self._fork_is_safe():
+        large = sum(len(plot.datapoints) for plot in plots) > self.LARGE_DATA_POINTS
+        if large:
+            self._shutdown()  # the warm pool's manager thread would make forking unsafe
+        if large and self.workers > 0 and self._fork_is_safe():
             inheriting = ProcessPoolExecutor(
                 min(self.workers, len(plots)),
                 mp_context=multiprocessing.get_context("fork"),
@@ -86,17 +89,24 @@ class ChartRenderer:
                 initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
             )
             self._pools.append(inheriting)
+            self.mode = "inherit"
             futures = [inheriting.submit(_render_adopted, index) for index in range(len(plots))]
         elif self._pools:
+            self.mode = "warm"
             futures = [self._pools[0].submit(render_chart, plot, images_dir, labels) for plot in plots]
         else:
+            self.mode = "inline"
             charts = [render_chart(plot, images_dir, labels) for plot in plots]
             return lambda: charts
         return lambda: [future.result() for future in futures]
 
-    def __exit__(self, *exc_info) -> None:
+    def _shutdown(self) -> None:
         for pool in self._pools:
             pool.shutdown(cancel_futures=True)
+        self._pools.clear()
+
+    def __exit__(self, *exc_info) -> None:
+        self._shutdown()
 
 
 def _import_matplotlib() -> None:
@@ -177,20 +187,27 @@ def series_by_revision(plot: PlotData) -> "Series":
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for point in plot.datapoints:
         grouped[(point["rev"], point.get("filename", ""), point.get("field", plot.y))].append(point)
+    import numpy as np
+
     series = {}
     for key, points in grouped.items():
         y_field = key[2]
-        xs, ys, skipped = [], [], 0
-        for index, point in enumerate(points):
-            x = _number(point.get(plot.x, index)) if plot.x else float(index)
-            y = _number(point.get(y_field))
-            if x is None or y is None:
-                skipped += 1
-                continue
-            xs.append(x)
-            ys.append(y)
-        series[key] = (xs, ys, skipped)
+        xs = _floats([point.get(plot.x, index) for index, point in enumerate(points)] if plot.x else range(len(points)))
+        ys = _floats([point.get(y_field) for point in points])
+        keep = np.isfinite(xs) & np.isfinite(ys)
+        series[key] = (xs[keep].tolist(), ys[keep].tolist(), int(len(points) - keep.sum()))
     return dict(sorted(series.items(), key=lambda item: (item[0][0] != BASE, item[0][1], item[0][2])))
+
+
+def _floats(values):
+    """Numbers (or numeric strings, as CSV gives them) as a float array; anything else becomes NaN."""
+    import numpy as np
+
+    try:
+        return np.asarray(values, dtype=float)  # converts in C: the common case at scale
+    except (TypeError, ValueError):
+        numbers = (_number(value) for value in values)
+        return np.array([np.nan if number is None else number for number in numbers], dtype=float)
 
 
 Series = dict[tuple[str, str, str], tuple[list[float], list[float], int]]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.charts import file_stem, confusion_matrices, render_charts
+from bot.charts import ChartRenderer, confusion_matrices, file_stem, render_charts
 from bot.results import BASE, HEAD, PlotData, read_results
 from bot.workspace import resolve
 from tests.projects import make_project
@@ -184,3 +184,40 @@ def test_mermaid_text_escapes_titles(tmp_path):
     (chart,) = render_charts([plot], tmp_path, LABELS)
     assert '"' not in chart.mermaid.split("title ", 1)[1].split("\n")[0].strip('"')
     assert "```" not in chart.mermaid
+
+
+def curve_plots(count: int, points: int) -> list[PlotData]:
+    return [
+        PlotData(f"c{i}", f"c{i}", "linear", x="step", y="v", datapoints=[
+            {"rev": rev, "step": str(step), "v": str(step * (i + 1) + (rev == HEAD)), "field": "v"}
+            for rev in (BASE, HEAD) for step in range(points)
+        ])
+        for i in range(count)
+    ]
+
+
+def stop_tqdm_monitor():
+    """DVC's progress bars may have started tqdm's monitor thread earlier in this test process."""
+    import threading
+
+    import tqdm
+
+    if tqdm.tqdm.monitor is not None:
+        tqdm.tqdm.monitor.exit()
+        tqdm.tqdm.monitor.join()
+        tqdm.tqdm.monitor = None
+    tqdm.tqdm.monitor_interval = 0
+    assert threading.active_count() == 1, [thread.name for thread in threading.enumerate()]
+
+
+@pytest.mark.parametrize("count, points, mode", [(3, 50, "warm"), (4, 7_000, "inherit")])
+def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, mode):
+    stop_tqdm_monitor()
+    plots = curve_plots(count, points)
+    inline = render_charts(plots, tmp_path / "inline", LABELS)
+    with ChartRenderer(workers=2) as renderer:
+        parallel = renderer.render(plots, tmp_path / "parallel", LABELS)
+        assert renderer.mode == mode
+    assert parallel == inline
+    for chart in inline:
+        assert (tmp_path / "inline" / chart.images[0]).read_bytes() == (tmp_path / "parallel" / chart.images[0]).read_bytes()
