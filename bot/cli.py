@@ -222,20 +222,24 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if context.forge == LOCAL or (context.forge == GITHUB and not context.token):
             write_outputs(context, report_outputs(outcome.report.verdict, "", outcome.bundle_dir))
             return outcome.exit_code
-        return _post(context, outcome.report, outcome.bundle_dir, args, outcome.exit_code)
+        return _post(context, outcome.report, outcome.bundle_dir, args, outcome.exit_code, outcome.template)
     finally:
         if scratch:
             scratch.cleanup()
 
 
-def _post(context, report, bundle_dir: Path, args: argparse.Namespace, exit_code: int) -> int:
+def _post(
+    context, report, bundle_dir: Path, args: argparse.Namespace, exit_code: int, template: Path | None = None
+) -> int:
     from bot.forges import open_forge
     from bot.publish import PublishOptions, publish
 
     comment_url = ""
     try:
         forge = open_forge(context, _forge_settings(args))
-        options = PublishOptions(comment_mode=args.comment_mode, template=args.template, set_status=args.set_status)
+        options = PublishOptions(
+            comment_mode=args.comment_mode, template=template or args.template, set_status=args.set_status
+        )
         comment_url = publish(forge, report, bundle_dir, options).comment_url
     except MrbotError as exc:
         log.error("error: %s", exc)

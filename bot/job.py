@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -52,7 +52,7 @@ class Outcome:
     markdown: str
     bundle_dir: Path
     exit_code: int
-    messages: list[str] = field(default_factory=list)
+    template: Path | None = None  # the one report.md was rendered with; the posted comment uses it too
 
 
 def choose_base(root: Path, options: ReportOptions, context: Context) -> workspace.Revision:
@@ -143,8 +143,9 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         SectionInputs(run, data_changes, base_run, base_missing, options.base_repro, time.perf_counter() - started)
     )
     report.target = _target(context)
-    markdown = write_bundle(report, options.out_dir, options.template or config.template)
-    return Outcome(report, markdown, options.out_dir, _exit_code(run, report))
+    template = options.template or config.template
+    markdown = write_bundle(report, options.out_dir, template)
+    return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
 
 
 def _read(

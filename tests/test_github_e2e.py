@@ -197,3 +197,21 @@ def test_pull_request_target_is_refused_with_the_reason(github, demo_project, sh
     assert code == 2
     assert "pwn request" in output and "--allow-pull-request-target" in output
     assert "Traceback" not in output and github.calls == []
+
+
+def test_the_template_from_mrbot_yml_shapes_the_posted_comment_too(github, demo_project, shas, tmp_path, capsys):
+    head, base = shas
+    (demo_project / ".mrbot").mkdir()
+    (demo_project / ".mrbot" / "report.md.j2").write_text("Team report: {{ summary }} ({{ head.rev }})\n")
+    (demo_project / ".mrbot.yml").write_text("template: .mrbot/report.md.j2\n")
+    github.add_pull(Pull(8, head, base, head_ref="experiment"))
+    environ = actions_environ(tmp_path / "runner", "pull_request", pull_request_event(REPO, 8, head, base, github.url),
+                              REPO, github.url, MERGE_SHA, GITHUB_TOKEN=TOKEN, **FAST)
+    bundle = tmp_path / "bundle"
+
+    code, output = run(capsys, ["report", str(demo_project), "--out", str(bundle), "--no-pull", "--no-repro"], environ)
+
+    assert code == 0, output
+    assert (bundle / "report.md").read_text() == "Team report: 3 improved (experiment)\n"
+    [comment] = github.comments(8)
+    assert comment["body"] == f"<!-- mrbot:report id=default head={head} -->\nTeam report: 3 improved (experiment)\n"
