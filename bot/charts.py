@@ -10,10 +10,10 @@ import re
 import threading
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from bot.report.model import Chart
 from bot.results import BASE, HEAD, PlotData
 
 LINE_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
@@ -25,17 +25,6 @@ _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.6, 100
 _STYLE = {BASE: {"color": "#7f7f7f", "linestyle": "--"}, HEAD: {"color": "#1f77b4", "linestyle": "-"}}
 _IMAGE_TYPES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"GIF8": ".gif"}
 _MERMAID_MAX_POINTS = 40
-
-
-@dataclass(frozen=True)
-class Chart:
-    plot_id: str
-    title: str
-    template: str
-    images: list[str] = field(default_factory=list)  # paths relative to the bundle
-    image_labels: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    mermaid: str = ""
 
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:

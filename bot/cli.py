@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -157,6 +158,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MrbotError as exc:
         log.error("error: %s", exc)
         return exc.exit_code
+    except OSError as exc:
+        # A file or directory mrbot was pointed at (--out, --template, a bundle) cannot be used.
+        where = f"{exc.filename}: " if exc.filename else ""
+        log.error("error: %s%s; check the path and its permissions", where, exc.strerror or exc)
+        return EXIT_BAD_INPUT
+    except subprocess.CalledProcessError as exc:
+        command = " ".join(str(part) for part in exc.cmd)
+        detail = (exc.stderr or "").strip().splitlines()
+        log.error("error: `%s` failed: %s", command, detail[-1] if detail else f"exit code {exc.returncode}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

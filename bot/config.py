@@ -14,6 +14,7 @@ from bot.errors import BadInput
 
 DEFAULT_FILE = ".mrbot.yml"
 _TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots"}
+_REPORT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
 
 
@@ -49,9 +50,7 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
     unknown = sorted(set(raw) - _TOP_LEVEL_KEYS)
     if unknown:
         raise BadInput(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}")
-    report_id = str(raw.get("id", "default"))
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", report_id):
-        raise BadInput(f"{source}: id must be 1-64 letters, digits, '.', '_' or '-'")
+    report_id = check_report_id(str(raw.get("id", "default")), f"{source}: id")
     fail = raw.get("fail_on_regression", False)
     if not isinstance(fail, bool):
         raise BadInput(f"{source}: fail_on_regression must be true or false")
@@ -67,6 +66,13 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
         plots_include=_string_list(plots.get("include"), f"{source}: plots.include"),
         plots_exclude=_string_list(plots.get("exclude"), f"{source}: plots.exclude"),
     )
+
+
+def check_report_id(report_id: str, where: str) -> str:
+    """The id goes into the comment's hidden marker, so it is held to a plain alphabet."""
+    if not _REPORT_ID.fullmatch(report_id):
+        raise BadInput(f"{where} must be 1-64 letters, digits, '.', '_' or '-'")
+    return report_id
 
 
 def _metric_rules(raw: Any, source: str) -> list[MetricRule]:

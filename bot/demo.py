@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from bot import workspace
+from bot.errors import BadInput
 from bot.workspace import working_directory
 
 PREPARE = '''\
@@ -177,6 +178,8 @@ def reproduce(root: Path) -> None:
 
 def build_demo_project(root: Path) -> Path:
     """Create the demo repo at `root`: `main` holds the base run, branch `experiment` a changed one."""
+    if root.exists() and any(root.iterdir()):
+        raise BadInput(f"{root}: not empty; pass `mrbot demo --dir` a new or empty directory")
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
     (root / "src").mkdir()

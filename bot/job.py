@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 from bot import __version__, workspace
-from bot.charts import Chart, ChartRenderer
-from bot.config import Config, load_config
+from bot.charts import ChartRenderer
+from bot.config import Config, check_report_id, load_config
 from bot.context import LOCAL, Context
 from bot.data_changes import compare, recorded_at, recorded_outputs
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
@@ -19,14 +19,13 @@ from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.bundle import write_bundle
-from bot.report.model import Report, RevisionInfo
+from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
 from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
 from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_base, run_steps
 
 log = logging.getLogger(__name__)
 
 # The report's verdict when the pipeline failed and no results could be compared.
-FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,21 @@ def build_report(
 
 def run_report(options: ReportOptions, context: Context) -> Outcome:
     started = time.perf_counter()
-    path = options.path.resolve()
+    # DVC's API works from inside the repository; paths the user gave are relative to where they are.
+    options = replace(
+        options,
+        path=options.path.resolve(),
+        out_dir=options.out_dir.resolve(),
+        template=options.template.resolve() if options.template else None,
+        config=options.config.resolve() if options.config else None,
+    )
+    path = options.path
     if path.is_dir():
         workspace.trust_checkout(path, in_ci=context.forge != LOCAL)
     root = workspace.find_repo_root(path)
     config = load_config(root, options.config)
     if options.report_id:
-        config = _with_id(config, options.report_id)
+        config = _with_id(config, check_report_id(options.report_id, "--id / MRBOT_ID"))
     fail_on_regression = (
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
     )
@@ -138,7 +145,7 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
                 base_missing = missing_from_storage(results)
     report = build_report(results, config, base, head, charts, fail_on_regression)
     if run.failure is not None and not complete:
-        report.verdict, report.summary, report.gate_failed = FAILED, run.failure.message, False
+        report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
     report.pipeline = pipeline_section(
         SectionInputs(run, data_changes, base_run, base_missing, options.base_repro, time.perf_counter() - started)
     )

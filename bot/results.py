@@ -70,6 +70,8 @@ def open_repo(root: Path) -> Iterator[Any]:
     # tqdm's monitor thread (DVC's progress bars) would make forking chart workers unsafe; it only
     # tunes refresh rates, so do without it.
     tqdm.tqdm.monitor_interval = 0
+    if not (root / ".dvc").is_dir():
+        raise BadInput(f"{root}: has a dvc.yaml but no .dvc directory; run `dvc init` and commit it")
     with working_directory(root), Repo(str(root)) as repo:
         _check_pipeline_loads(repo, root)
         yield repo

@@ -190,3 +190,45 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
 def test_no_command_prints_help_and_exits_2(capsys):
     code, out, _ = run([], capsys)
     assert code == 2 and "report" in out
+
+
+def test_relative_out_from_another_directory(demo_project, tmp_path, capsys, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = run(["report", str(demo_project), "--base", "main", "--out", "bundle", "--no-pull", "--no-repro"],
+                       capsys)
+    assert code == 0, err
+    markdown = (elsewhere / "bundle" / "report.md").read_text()
+    images = [line.split("](", 1)[1].rstrip(")") for line in markdown.splitlines() if line.startswith("![")]
+    assert images and all((elsewhere / "bundle" / image).is_file() for image in images)
+    assert not (demo_project / "bundle").exists()
+
+
+def test_unwritable_out_is_one_line_exit_2(demo_project, capsys):
+    code, _, err = run(["report", str(demo_project), "--base", "main", "--out", "/proc/mrbot-bundle"], capsys)
+    assert code == 2
+    assert "/proc/mrbot-bundle" in err and len(err.strip().splitlines()[-1:]) == 1
+
+
+def test_dvc_yaml_without_dvc_directory(tmp_path, capsys):
+    root = tmp_path / "p"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "dvc.yaml").write_text(METRICS_ONLY_DVC_YAML)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "x")
+    code, _, err = run(["report", str(root), "--base", "main", "--dry-run"], capsys)
+    assert code == 2 and "no .dvc directory; run `dvc init`" in err
+
+
+def test_demo_refuses_a_directory_that_is_not_empty(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _, err = run(["demo", "--dir", str(tmp_path)], capsys)
+    assert code == 2 and "not empty" in err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_report_id_from_the_command_line_is_checked(demo_project, capsys):
+    code, _, err = run(["report", str(demo_project), "--dry-run", "--id", "x -->"], capsys)
+    assert code == 2 and "--id / MRBOT_ID must be" in err

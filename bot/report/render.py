@@ -13,7 +13,7 @@ from tabulate import tabulate
 from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
 from bot.errors import BadInput
 from bot.markdown import code_block, escape
-from bot.report.model import Report
+from bot.report.model import PIPELINE_FAILED, Report
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.md.j2"
@@ -32,7 +32,7 @@ HEADLINES = {
     IMPROVED: "✅ Model improved",
     "changed": "🔀 Metrics changed",
     UNCHANGED: "➖ No metric changed",
-    "failed": "❌ Pipeline failed",
+    PIPELINE_FAILED: "❌ Pipeline failed",
 }
 
 
