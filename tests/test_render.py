@@ -174,3 +174,17 @@ def test_untrusted_report_json_is_validated(mutate, message):
     mutate(data)
     with pytest.raises(BadInput, match=message):
         from_json(data, "bundle/report.json")
+
+
+def test_hostile_sizes_cannot_blow_up_the_tables():
+    names = {f"{'x' * 10_000}{index}": index for index in range(2_000)}
+    metrics = compare_metrics({"m.json": names}, {"m.json": {name: value + 1 for name, value in names.items()}})
+    params = compare_params({"p.yaml": {f"p{i}": i for i in range(1_500)}}, {"p.yaml": {f"p{i}": -i - 1 for i in range(1_500)}})
+    report = Report(RevisionInfo("main", "1" * 40), RevisionInfo("pr", "2" * 40), metrics.rows, params, [],
+                    overall_verdict(metrics.counts), summarize(metrics.counts), metrics.counts)
+    rendered = render(report)
+    # 1,000 listed rows of at most 200-character cells, not 2,000 rows padded to 10,000 characters.
+    assert len(rendered) < 1_000 * 400 + 1_000 * 100
+    assert "…and 1000 more changed metrics, listed in report.json." in rendered
+    assert "…and 500 more changed params, listed in report.json." in rendered
+    assert max(len(line) for line in rendered.splitlines()) < 400

@@ -41,11 +41,12 @@ class Detail:
     """How much of the report to show; lowered step by step to fit a size budget."""
 
     show_unchanged: bool = True
-    # Past this many, unchanged rows are counted, not listed: report.json has them all.
+    # Past these many, rows are counted, not listed: no reviewer reads more, and report.json has them all.
     max_unchanged_rows: int = 1000
+    max_metric_rows: int = 1000
+    max_param_rows: int = 1000
     show_params: bool = True
     show_plot_details: bool = True
-    max_metric_rows: int | None = None
     omitted: list[str] = field(default_factory=list)
 
 
@@ -64,13 +65,21 @@ def format_change(row: MetricRow) -> str:
     return f"{change} ({row.change_pct:+.1f}%)" if row.change_pct is not None else change
 
 
+# tabulate pads every row to the widest cell: a long name in untrusted input must not multiply the size.
+MAX_CELL_CHARS = 200
+
+
+def cell(text: str) -> str:
+    return escape(text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…")
+
+
 def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
     table = [
         [
-            escape(f"{row.path}: {row.name}" if with_path else row.name),
-            escape(format_value(row.old)),
-            escape(format_value(row.new)),
-            escape(format_change(row)),
+            cell(f"{row.path}: {row.name}" if with_path else row.name),
+            cell(format_value(row.old)),
+            cell(format_value(row.new)),
+            cell(format_change(row)),
             f"{VERDICT_ICONS.get(row.verdict, '')} {row.verdict}" + (" ¹" if row.note else ""),
         ]
         for row in rows
@@ -82,9 +91,9 @@ def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
 def params_table(rows: list[ParamRow], with_path: bool) -> Markup:
     table = [
         [
-            escape(f"{row.path}: {row.name}" if with_path else row.name),
-            escape(format_value(row.old)),
-            escape(format_value(row.new)),
+            cell(f"{row.path}: {row.name}" if with_path else row.name),
+            cell(format_value(row.old)),
+            cell(format_value(row.new)),
         ]
         for row in rows
     ]
@@ -118,7 +127,7 @@ def template_context(
     param_files = {row.path for row in report.params}
     changed = [row for row in report.metrics if row.verdict != UNCHANGED]
     unchanged = [row for row in report.metrics if row.verdict == UNCHANGED]
-    shown_changed = changed if detail.max_metric_rows is None else changed[: detail.max_metric_rows]
+    shown_changed = changed[: detail.max_metric_rows]
     charts = []
     for chart in report.charts:
         charts.append(
@@ -154,7 +163,12 @@ def template_context(
         "hidden_unchanged_count": max(0, len(unchanged) - detail.max_unchanged_rows),
         "notes": [row for row in shown_changed if row.note],
         "params": report.params,
-        "params_table": params_table(report.params, len(param_files) > 1) if report.params and detail.show_params else "",
+        "params_table": (
+            params_table(report.params[: detail.max_param_rows], len(param_files) > 1)
+            if report.params and detail.show_params
+            else ""
+        ),
+        "hidden_params_count": max(0, len(report.params) - detail.max_param_rows),
         "charts": charts,
         "images_note": images_note,
         "warnings": report.warnings,
