@@ -1,8 +1,11 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from bot.charts import ChartRenderer, confusion_matrices, file_stem, render_charts
+from bot.charts import confusion_matrices, file_stem, render_charts
 from bot.results import BASE, HEAD, PlotData, read_results
 from bot.workspace import resolve
 from tests.projects import make_project
@@ -135,7 +138,9 @@ def test_charts_are_deterministic(all_templates_project, tmp_path):
     plots = read_results(root, resolve(root, "main").sha).plots
     first = render_charts(plots, tmp_path / "one", LABELS)
     second = render_charts(plots, tmp_path / "two", LABELS)
+    assert len(first) == len(second) == len(plots)
     for chart_one, chart_two in zip(first, second):
+        assert chart_one == chart_two
         for image_one, image_two in zip(chart_one.images, chart_two.images):
             assert (tmp_path / "one" / image_one).read_bytes() == (tmp_path / "two" / image_two).read_bytes()
 
@@ -196,28 +201,30 @@ def curve_plots(count: int, points: int) -> list[PlotData]:
     ]
 
 
-def stop_tqdm_monitor():
-    """DVC's progress bars may have started tqdm's monitor thread earlier in this test process."""
-    import threading
+WORKERS_CHECK = """
+import json, sys
+from pathlib import Path
+from bot.charts import ChartRenderer, render_charts
+from tests.test_charts import LABELS, curve_plots
 
-    import tqdm
-
-    if tqdm.tqdm.monitor is not None:
-        tqdm.tqdm.monitor.exit()
-        tqdm.tqdm.monitor.join()
-        tqdm.tqdm.monitor = None
-    tqdm.tqdm.monitor_interval = 0
-    assert threading.active_count() == 1, [thread.name for thread in threading.enumerate()]
+count, points, out = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+plots = curve_plots(count, points)
+inline = render_charts(plots, out / "inline", LABELS)
+with ChartRenderer(workers=2) as renderer:
+    parallel = renderer.render(plots, out / "parallel", LABELS)
+print(json.dumps({"mode": renderer.mode, "same": parallel == inline,
+                  "images": [chart.images[0] for chart in inline]}))
+"""
 
 
 @pytest.mark.parametrize("count, points, mode", [(3, 50, "warm"), (4, 7_000, "inherit")])
 def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, mode):
-    stop_tqdm_monitor()
-    plots = curve_plots(count, points)
-    inline = render_charts(plots, tmp_path / "inline", LABELS)
-    with ChartRenderer(workers=2) as renderer:
-        parallel = renderer.render(plots, tmp_path / "parallel", LABELS)
-        assert renderer.mode == mode
-    assert parallel == inline
-    for chart in inline:
-        assert (tmp_path / "inline" / chart.images[0]).read_bytes() == (tmp_path / "parallel" / chart.images[0]).read_bytes()
+    # A fresh process: forking needs a process without other threads, which pytest's may have by now.
+    done = subprocess.run([sys.executable, "-c", WORKERS_CHECK, str(count), str(points), str(tmp_path)],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["mode"] == mode
+    assert result["same"]
+    for image in result["images"]:
+        assert (tmp_path / "inline" / image).read_bytes() == (tmp_path / "parallel" / image).read_bytes()
