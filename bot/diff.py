@@ -72,14 +72,6 @@ class MetricsDiff:
     rows: list[MetricRow]
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def changed(self) -> list[MetricRow]:
-        return [row for row in self.rows if row.verdict != UNCHANGED]
-
-    @property
-    def unchanged(self) -> list[MetricRow]:
-        return [row for row in self.rows if row.verdict == UNCHANGED]
-
 
 def default_direction(name: str) -> str:
     leaf = name.rsplit(".", 1)[-1].lower()

@@ -17,9 +17,5 @@ class BadInput(MrbotError):
     exit_code = EXIT_BAD_INPUT
 
 
-class PipelineFailed(MrbotError):
-    exit_code = EXIT_PIPELINE_FAILED
-
-
 class ForgeRefused(MrbotError):
     exit_code = EXIT_FORGE_REFUSED

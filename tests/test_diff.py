@@ -119,7 +119,7 @@ def test_compare_metrics_orders_regressions_first_and_counts():
     diff = compare_metrics(base, head)
     assert [row.verdict for row in diff.rows] == [REGRESSED, IMPROVED, NEW, REMOVED, UNCHANGED]
     assert diff.counts == {REGRESSED: 1, IMPROVED: 1, NEW: 1, REMOVED: 1, UNCHANGED: 1}
-    assert [row.name for row in diff.unchanged] == ["f1"]
+    assert [row.name for row in diff.rows if row.verdict == UNCHANGED] == ["f1"]
 
 
 def test_rules_match_by_glob_on_name_or_path():
