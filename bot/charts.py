@@ -49,8 +49,16 @@ class ChartRenderer:
         self.mode = ""  # how the last start() rendered: "inherit", "warm" or "inline"
 
     @staticmethod
-    def _fork_is_safe() -> bool:
-        return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    def _fork_is_safe(allow_pool_threads: bool = False) -> bool:
+        """Forking copies no other thread, so any lock another thread holds stays locked in the child.
+        Our own pool's threads are harmless there: the child never touches that pool."""
+        others = [
+            thread
+            for thread in threading.enumerate()
+            if thread is not threading.main_thread()
+            and not (allow_pool_threads and _is_pool_thread(thread))
+        ]
+        return "fork" in multiprocessing.get_all_start_methods() and not others
 
     def __enter__(self) -> "ChartRenderer":
         if self.workers > 0 and self._fork_is_safe():
@@ -68,9 +76,9 @@ class ChartRenderer:
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
         large = sum(len(plot.datapoints) for plot in plots) > self.LARGE_DATA_POINTS
-        if large:
-            self._shutdown()  # the warm pool's manager thread would make forking unsafe
-        if large and self.workers > 0 and self._fork_is_safe():
+        if large and self.workers > 0 and self._fork_is_safe(allow_pool_threads=True):
+            self._shutdown()  # its threads go with it, so the fork below copies a single thread
+            self.mode = "inherit"
             inheriting = ProcessPoolExecutor(
                 min(self.workers, len(plots)),
                 mp_context=multiprocessing.get_context("fork"),
@@ -78,7 +86,6 @@ class ChartRenderer:
                 initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
             )
             self._pools.append(inheriting)
-            self.mode = "inherit"
             futures = [inheriting.submit(_render_adopted, index) for index in range(len(plots))]
         elif self._pools:
             self.mode = "warm"
@@ -96,6 +103,11 @@ class ChartRenderer:
 
     def __exit__(self, *exc_info) -> None:
         self._shutdown()
+
+
+def _is_pool_thread(thread: threading.Thread) -> bool:
+    # A process pool's manager thread, and the feeder thread of its multiprocessing queue.
+    return type(thread).__module__ == "concurrent.futures.process" or thread.name == "QueueFeederThread"
 
 
 def _import_matplotlib() -> None:
