@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator
 
 from bot.errors import BadInput
+from bot.images import KIND_OF_SUFFIX, SIGNATURE_BYTES, image_kind
 from bot.report.model import Report, from_json, to_json
 from bot.report.openmetrics import write_openmetrics
 from bot.report.render import render
@@ -14,6 +17,11 @@ REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 # A bundle from a fork is untrusted: refuse anything unreasonably large before parsing it.
 MAX_REPORT_JSON_BYTES = 20 * 1024 * 1024
+# What the forges are asked to host for one report; GitHub refuses blobs over 100 MB, GitLab's
+# uploads default to 10 MB each.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGES = 200
+MAX_IMAGES_TOTAL_BYTES = 50 * 1024 * 1024
 
 
 def write_bundle(report: Report, out_dir: Path, template: Path | None = None) -> str:
@@ -38,3 +46,75 @@ def read_bundle(out_dir: Path) -> Report:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadInput(f"{path}: not valid JSON ({exc}); regenerate it with `mrbot report --out`") from None
     return from_json(data, str(path))
+
+
+def images_for_upload(bundle_dir: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """The bundle's images as (path, content), read one at a time while the caller uploads them.
+    The bundle may come from a fork: every image is checked before this returns, so a bad one
+    (BadInput, naming the file and the rule) stops the upload before anything is sent."""
+    paths = list(dict.fromkeys(paths))
+    if len(paths) > MAX_IMAGES:
+        raise BadInput(f"{bundle_dir}: the report lists {len(paths)} images, more than the {MAX_IMAGES} it may upload")
+    sizes = [_checked_image(bundle_dir, path) for path in paths]
+    if sum(sizes) > MAX_IMAGES_TOTAL_BYTES:
+        raise BadInput(
+            f"{bundle_dir}: the report's images add up to {sum(sizes) / 2**20:.1f} MB, more than the "
+            f"{MAX_IMAGES_TOTAL_BYTES // 2**20} MB it may upload"
+        )
+    return ((path, _read_image(bundle_dir, path)) for path in paths)
+
+
+def _checked_image(bundle_dir: Path, path: str) -> int:
+    """The size of the image at `path`, after checking every rule but reading only its first bytes."""
+    file = bundle_dir / path
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+        raise BadInput(f"{file}: lies outside the report bundle")
+    # No link anywhere below the bundle directory: a link could point at any file on the runner.
+    for depth in range(1, len(parts) + 1):
+        component = bundle_dir.joinpath(*parts[:depth])
+        try:
+            info = component.lstat()
+        except FileNotFoundError:
+            raise BadInput(f"{file}: not found in the report bundle") from None
+        except OSError as exc:
+            raise BadInput(f"{file}: cannot be read ({exc.strerror})") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise BadInput(f"{file}: {component} is a symbolic link; a bundle's images must be plain files")
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"{file}: not a regular file")
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix not in KIND_OF_SUFFIX:
+        raise BadInput(f"{file}: not a .png, .jpg, .jpeg or .gif file")
+    if info.st_size > MAX_IMAGE_BYTES:
+        mb = info.st_size / 2**20
+        raise BadInput(f"{file}: {mb:.1f} MB, larger than the {MAX_IMAGE_BYTES // 2**20} MB an image may be")
+    try:
+        with file.open("rb") as opened:
+            head = opened.read(SIGNATURE_BYTES)
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot be read ({exc.strerror})") from None
+    _check_kind(file, suffix, head)
+    return info.st_size
+
+
+def _check_kind(file: Path, suffix: str, head: bytes) -> None:
+    # The forge serves the file by its name: its content must be the image type the name says.
+    kind = image_kind(head)
+    if kind != KIND_OF_SUFFIX[suffix]:
+        found = f"a {kind} image" if kind else "not a PNG, JPEG or GIF image"
+        raise BadInput(f"{file}: named {suffix} but its content is {found}")
+
+
+def _read_image(bundle_dir: Path, path: str) -> bytes:
+    file = bundle_dir / path
+    try:
+        with file.open("rb") as opened:
+            data = opened.read(MAX_IMAGE_BYTES + 1)
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot be read ({exc.strerror})") from None
+    # Checked again as read, in case the file changed since it was checked.
+    if len(data) > MAX_IMAGE_BYTES:
+        raise BadInput(f"{file}: larger than the {MAX_IMAGE_BYTES // 2**20} MB an image may be")
+    _check_kind(file, PurePosixPath(path).suffix.lower(), data)
+    return data
