@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from bot.images import SUFFIXES, image_kind
 from bot.report.model import Chart
 from bot.results import BASE, HEAD, PlotData
 
@@ -23,7 +24,6 @@ BAR_TEMPLATES = {"bar_horizontal", "bar_horizontal_sorted"}
 # Wide enough to read at PR-comment width (about 800 px), small enough to stay light.
 _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.6, 100
 _STYLE = {BASE: {"color": "#7f7f7f", "linestyle": "--"}, HEAD: {"color": "#1f77b4", "linestyle": "-"}}
-_IMAGE_TYPES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"GIF8": ".gif"}
 _MERMAID_MAX_POINTS = 40
 
 
@@ -342,11 +342,11 @@ def _copy_images(plot: PlotData, images_dir: Path, stem: str, labels: dict[str, 
         if content is None:
             notes.append(f"no image in {role} ({labels[role]})")
             continue
-        suffix = next((ext for magic, ext in _IMAGE_TYPES.items() if content.startswith(magic)), None)
-        if suffix is None:
+        kind = image_kind(content)
+        if kind is None:
             notes.append(f"{role} image is not PNG, JPEG or GIF; left out")
             continue
-        path = images_dir / f"{stem}-{role}{suffix}"
+        path = images_dir / f"{stem}-{role}{SUFFIXES[kind]}"
         path.write_bytes(content)
         images.append(f"images/{path.name}")
         image_labels.append(labels[role])
