@@ -169,23 +169,61 @@ def test_publish_refuses_a_bundle_that_points_elsewhere(github, tmp_path, capsys
     github.add_pull(Pull(7, "1" * 40, "b" * 40))
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    report = {
-        "schema": 1, "id": "default", "base": {"rev": "main", "sha": "b" * 40},
-        "head": {"rev": "feature", "sha": "1" * 40}, "verdict": "unchanged", "summary": "no metric changed",
-        "counts": {}, "metrics": [], "params": [], "plots": [],
-        "target": {"forge": "github", "repository": REPO, "number": 7, "head_sha": "1" * 40},
-    }
+    report = bundle_report()
     tamper(report)
     (bundle / "report.json").write_text(json.dumps(report))
-    environ = actions_environ(tmp_path / "runner", "workflow_run",
-                              workflow_run_event(REPO, "1" * 40, github.url, pull=(7, "b" * 40)), REPO, github.url,
-                              "c" * 40, GITHUB_TOKEN=TOKEN, **FAST)
 
-    code, output = run(capsys, ["publish", str(bundle)], environ)
+    code, output = run(capsys, ["publish", str(bundle)], publish_environ(github, tmp_path))
 
     assert code == 2
     assert f"{bundle / 'report.json'}: the report is for {claim}" in output
     assert github.calls == []
+
+
+def bundle_report(images: list[str] = ()) -> dict:
+    """A report.json as `mrbot report --out` writes it for PR #7 at head 111..., plotting `images`."""
+    plots = [{"id": "loss", "title": "Loss", "images": list(images)}] if images else []
+    return {
+        "schema": 1, "id": "default", "base": {"rev": "main", "sha": "b" * 40},
+        "head": {"rev": "feature", "sha": "1" * 40}, "verdict": "unchanged", "summary": "no metric changed",
+        "counts": {}, "metrics": [], "params": [], "plots": plots,
+        "target": {"forge": "github", "repository": REPO, "number": 7, "head_sha": "1" * 40},
+    }
+
+
+def publish_environ(github: FakeGitHub, tmp_path: Path) -> dict[str, str]:
+    """The `workflow_run` job that publishes PR #7's bundle with a write token."""
+    return actions_environ(tmp_path / "runner", "workflow_run",
+                           workflow_run_event(REPO, "1" * 40, github.url, pull=(7, "b" * 40)), REPO, github.url,
+                           "c" * 40, GITHUB_TOKEN=TOKEN, **FAST)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+HTML = b"<!doctype html><script>fetch('/settings/tokens')</script>"
+
+
+@pytest.mark.parametrize(
+    "name, content, rule",
+    [("x.html", HTML, "not a .png, .jpg, .jpeg or .gif file"),
+     ("x.png", HTML, "named .png but its content is not a PNG, JPEG or GIF image")],
+)
+def test_publish_refuses_a_bundle_with_a_hostile_image_and_uploads_nothing(github, tmp_path, capsys, name, content,
+                                                                           rule):
+    github.add_pull(Pull(7, "1" * 40, "b" * 40))
+    bundle = tmp_path / "bundle"
+    (bundle / "images").mkdir(parents=True)
+    (bundle / "images" / "loss.png").write_bytes(PNG)
+    (bundle / "images" / name).write_bytes(content)
+    (bundle / "report.json").write_text(json.dumps(bundle_report(["images/loss.png", f"images/{name}"])))
+
+    code, output = run(capsys, ["publish", str(bundle)], publish_environ(github, tmp_path))
+
+    assert code == 2, output
+    assert f"{bundle / 'images' / name}: {rule}" in output
+    # Refused before the first image went out: no blob, no commit, no comment, no status.
+    assert github.blobs == {} and github.commits == {}
+    assert github.comments(7) == [] and github.statuses == []
+    assert [call.method for call in github.calls if call.method != "GET"] == []
 
 
 def test_pull_request_target_is_refused_with_the_reason(github, demo_project, shas, tmp_path, capsys):

@@ -385,12 +385,33 @@ def test_a_bundle_image_that_is_a_link_or_not_an_image_is_not_uploaded(github, t
     (tmp_path / "images" / "loss.png").unlink()
     (tmp_path / "images" / "loss.png").symlink_to(secret)
 
-    post(github, report, tmp_path)
-    assert "link or lies outside" in bot_comments(github)[0]["body"]
-    assert github.blobs == {}
+    with pytest.raises(BadInput, match="loss.png is a symbolic link"):
+        post(github, report, tmp_path)
+    assert github.blobs == {} and bot_comments(github) == []
 
     (tmp_path / "images" / "loss.png").unlink()
     (tmp_path / "images" / "loss.png").write_text("#!/bin/sh\necho not an image\n")
+    with pytest.raises(BadInput, match="named .png but its content is not a PNG, JPEG or GIF image"):
+        post(github, report, tmp_path)
+    assert github.blobs == {} and bot_comments(github) == []
+
+
+def test_images_are_read_one_at_a_time_as_their_blobs_are_created(github, tmp_path, monkeypatch):
+    from bot.report import bundle as bundle_module
+
+    report = make_report(tmp_path)
+    (tmp_path / "images" / "acc.png").write_bytes(tiny_png(1))
+    report.charts[0].images.append("images/acc.png")
+    blobs_when_read = {}
+    read_image = bundle_module._read_image
+
+    def reading(root, path):
+        blobs_when_read[path] = len(github.blobs)
+        return read_image(root, path)
+
+    monkeypatch.setattr(bundle_module, "_read_image", reading)
+
     post(github, report, tmp_path)
-    assert "is not a PNG, JPEG or GIF image" in bot_comments(github)[0]["body"]
-    assert github.blobs == {}
+
+    assert blobs_when_read == {"images/loss.png": 0, "images/acc.png": 1}
+    assert len(github.blobs) == 2

@@ -15,6 +15,7 @@ from bot.forges.gitlab import open_gitlab
 API = "https://gitlab.example.com/gitlab/api/v4"  # self-managed, under a sub-path
 HEAD = "d" * 40
 TOKEN = "glpat-unit-token"
+PNG = b"\x89PNG\r\n\x1a\n" + b"png bytes"
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_failure_status_is_gitlabs_failed_and_an_empty_link_is_left_out(forge):
 def test_upload_names_the_file_by_its_content_hash(forge, tmp_path):
     gitlab_forge, mocked = forge
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "loss.png").write_bytes(b"png bytes")
+    (tmp_path / "images" / "loss.png").write_bytes(PNG)
     mocked.get(f"{API}/projects/42/merge_requests/3/notes", json=[])
     mocked.post(f"{API}/projects/42/uploads", status=201,
                 json={"url": "/uploads/0123456789abcdef0123456789abcdef/x.png", "markdown": "![x](...)"})
@@ -68,9 +69,9 @@ def test_upload_names_the_file_by_its_content_hash(forge, tmp_path):
 
     assert url_of("images/loss.png") == "/uploads/0123456789abcdef0123456789abcdef/x.png"
     body = mocked.calls[-1].request.body
-    digest = hashlib.sha256(b"png bytes").hexdigest()[:16]
+    digest = hashlib.sha256(PNG).hexdigest()[:16]
     assert f'name="file"; filename="{digest}-loss.png"'.encode() in body
-    assert b"png bytes" in body
+    assert PNG in body
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "/uploads/abc/x.png) ![y](https://evil.example/t.png",
@@ -78,7 +79,7 @@ def test_upload_names_the_file_by_its_content_hash(forge, tmp_path):
 def test_an_upload_url_that_could_break_the_markdown_is_refused(forge, tmp_path, url):
     gitlab_forge, mocked = forge
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "loss.png").write_bytes(b"png")
+    (tmp_path / "images" / "loss.png").write_bytes(PNG)
     mocked.get(f"{API}/projects/42/merge_requests/3/notes", json=[])
     mocked.post(f"{API}/projects/42/uploads", status=201, json={"url": url})
 

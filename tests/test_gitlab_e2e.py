@@ -1,6 +1,7 @@
 """End to end on a real git + DVC project: mrbot in a GitLab CI job, talking over a socket to the fake
 GitLab on 127.0.0.1. The first test runs the template's own job script with the installed `mrbot`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.errors import EXIT_FORGE_REFUSED, EXIT_OK
+from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, EXIT_OK
 from bot.forges.base import marker, parse_marker
 from bot.report.openmetrics import METRICS_TXT
 from tests.gitlab_template import job_environment, job_script, resolve
@@ -135,3 +136,38 @@ def test_forbidden_token_exits_4_with_the_fix_and_keeps_the_bundle(gitlab, demo_
     assert (bundle / "report.json").is_file() and (bundle / METRICS_TXT).is_file()
     assert gitlab.merge_requests[3].notes == []
     assert TOKEN not in captured.out + captured.err + bundle_text(bundle)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+HTML = b"<!doctype html><script>fetch('/-/user_settings/personal_access_tokens')</script>"
+
+
+@pytest.mark.parametrize(
+    "name, content, rule",
+    [("x.html", HTML, "not a .png, .jpg, .jpeg or .gif file"),
+     ("x.png", HTML, "named .png but its content is not a PNG, JPEG or GIF image")],
+)
+def test_publish_refuses_a_bundle_with_a_hostile_image_and_uploads_nothing(tmp_path, capsys, name, content, rule):
+    head, base = "1" * 40, "b" * 40
+    bundle = tmp_path / "bundle"
+    (bundle / "images").mkdir(parents=True)
+    (bundle / "images" / "loss.png").write_bytes(PNG)
+    (bundle / "images" / name).write_bytes(content)
+    report = {
+        "schema": 1, "id": "default", "base": {"rev": "main", "sha": base}, "head": {"rev": "feature", "sha": head},
+        "verdict": "unchanged", "summary": "no metric changed", "counts": {}, "metrics": [], "params": [],
+        "plots": [{"id": "loss", "title": "Loss", "images": ["images/loss.png", f"images/{name}"]}],
+    }
+    (bundle / "report.json").write_text(json.dumps(report))
+
+    with FakeGitLab() as fake:
+        fake.add_token(TOKEN, 7, "project_42_bot")
+        fake.add_merge_request(3, head)
+        code = main(["publish", str(bundle)], environ=fake.pipeline_variables(3, head, base, GITLAB_TOKEN=TOKEN))
+
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT, captured.err
+    assert f"{bundle / 'images' / name}: {rule}" in captured.err
+    # Refused before the first image went out: no upload, no note, no status.
+    assert fake.uploads == [] and fake.merge_requests[3].notes == [] and fake.statuses == []
+    assert [request.method for request in fake.server.requests if request.method != "GET"] == []

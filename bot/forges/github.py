@@ -34,6 +34,7 @@ from bot.context.github import (
 )
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import MARKER, Comment, ImagesUnavailable
+from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ COMMENT_LIMIT = 65_536  # GitHub answers 422 for a longer comment body
 STATUS_DESCRIPTION_LIMIT = 140
 # What an Actions GITHUB_TOKEN (an installation token) posts as; it may not read GET /user.
 ACTIONS_LOGIN, ACTIONS_TYPE = "github-actions[bot]", "Bot"
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _REF_UPDATE_ATTEMPTS = 3
 DOCS_FORKS = "https://github.com/mrbot-dev/mrbot/blob/v0/docs/github.md#forks"
 
@@ -244,12 +243,12 @@ class GitHubForge:
         """Commit the images in one commit to the assets branch; link them pinned to that commit."""
         folder = f"pr-{self.number}" if self.number is not None else "commit"
         prefix = f"{folder}/{self._context.head_sha}"
-        contents = {path: _image_bytes(bundle_dir, path) for path in images}
+        contents = images_for_upload(bundle_dir, images)  # checks them all first; read one by one below
         repo_path = {path: f"{prefix}/{PurePosixPath(path).name}" for path in images}
         doing = f"committing the report's images to the {self.assets_branch!r} branch"
         try:
             entries = []
-            for path, data in contents.items():
+            for path, data in contents:
                 blob = self._repo.create_git_blob(base64.b64encode(data).decode("ascii"), "base64")
                 entries.append(InputGitTreeElement(repo_path[path], "100644", "blob", sha=blob.sha))
             commit_sha = self._commit_to_assets_branch(entries, f"mrbot: images for {self._where()}")
@@ -372,19 +371,3 @@ def _comment(github_comment: Any) -> Comment:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _image_bytes(bundle_dir: Path, path: str) -> bytes:
-    """The image file, refusing what an untrusted bundle could slip in (links out, huge or non-image files)."""
-    root = bundle_dir.resolve()
-    file = bundle_dir / path
-    if file.is_symlink() or root not in file.resolve().parents:
-        raise ImagesUnavailable(f"{path} in the report bundle is a link or lies outside it")
-    if not file.is_file():
-        raise ImagesUnavailable(f"{path} is missing from the report bundle")
-    if file.stat().st_size > MAX_IMAGE_BYTES:
-        raise ImagesUnavailable(f"{path} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-    data = file.read_bytes()
-    if not data.startswith(_IMAGE_SIGNATURES):
-        raise ImagesUnavailable(f"{path} is not a PNG, JPEG or GIF image")
-    return data

@@ -20,6 +20,7 @@ from bot.context import Context
 from bot.context.gitlab import JOB_TOKEN
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import Comment, ImagesUnavailable, parse_marker
+from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +237,10 @@ class GitLabForge:
     def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
         """Upload each image once: names carry the content hash, so a re-run reuses the uploads its
         earlier note links to and an unchanged report gives an unchanged body."""
+        contents = images_for_upload(bundle_dir, images)  # checks them all first; read one by one below
         earlier = {name: url for note in self._own_notes() for url, name in _OWN_UPLOAD.findall(note.body)}
         urls = {}
-        for path in images:
-            data = _read_image(bundle_dir, path)
+        for path, data in contents:
             name = f"{hashlib.sha256(data).hexdigest()[:16]}-{Path(path).name}"
             urls[path] = earlier.get(name) or self._upload(name, data)
         return urls.__getitem__
@@ -271,15 +272,6 @@ class GitLabForge:
                     log.info("commit status %s is already %s", self.status_name, status["state"])
                     return
                 raise
-
-
-def _read_image(bundle_dir: Path, path: str) -> bytes:
-    """The bundle may come from a fork's job: only regular files inside its images/ are uploaded."""
-    images_dir = (bundle_dir / "images").resolve()
-    file = bundle_dir / path
-    if file.is_symlink() or not file.is_file() or file.resolve().parent != images_dir:
-        raise ImagesUnavailable(f"{path} is missing from the bundle or not a plain file in its images/")
-    return file.read_bytes()
 
 
 class _Client(gitlab.Gitlab):
