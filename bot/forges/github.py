@@ -34,12 +34,12 @@ from bot.context.github import (
 )
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import MARKER, Comment, ImagesUnavailable
+from bot.publish import STATUS_DESCRIPTION_LIMIT
 from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
 
 COMMENT_LIMIT = 65_536  # GitHub answers 422 for a longer comment body
-STATUS_DESCRIPTION_LIMIT = 140
 # What an Actions GITHUB_TOKEN (an installation token) posts as; it may not read GET /user.
 ACTIONS_LOGIN, ACTIONS_TYPE = "github-actions[bot]", "Bot"
 _REF_UPDATE_ATTEMPTS = 3
