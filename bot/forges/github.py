@@ -276,11 +276,15 @@ class GitHubForge:
     def _commit_to_assets_branch(self, entries: list[InputGitTreeElement], message: str) -> str:
         ref_name = f"heads/{self.assets_branch}"
         for attempt in range(1, _REF_UPDATE_ATTEMPTS + 1):
+            # get_git_ref makes no request: GitHub is asked when .object is first read, and its 404
+            # then means the assets branch does not exist yet (the first images of the repository).
             ref: Any = self._repo.get_git_ref(ref_name)
             try:
-                parent = self._repo.get_git_commit(ref.object.sha)
+                branch_sha = ref.object.sha
             except UnknownObjectException:
                 ref, parent = None, None
+            else:
+                parent = self._repo.get_git_commit(branch_sha)
             tree = self._repo.create_git_tree(entries, parent.tree if parent else NotSet)
             if parent and tree.sha == parent.tree.sha:
                 return parent.sha  # the same images are there already (a re-run): link that commit
