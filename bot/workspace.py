@@ -225,8 +225,13 @@ def temporary_worktree(root: Path, sha: str) -> Iterator[Path]:
     """A detached git worktree of `sha` in a temporary directory, removed afterwards."""
     parent = Path(tempfile.mkdtemp(prefix="mrbot-base-"))
     path = parent / root.name
-    git(root, "worktree", "add", "--detach", "--quiet", str(path), sha)
+    command = ["worktree", "add", "--detach", "--quiet", str(path), sha]
     try:
+        try:
+            git(root, *command)
+        except subprocess.CalledProcessError as exc:
+            reason = (exc.stderr or "").strip().splitlines()
+            raise BadInput(f"`git {' '.join(command)}` failed{': ' + reason[-1] if reason else ''}") from None
         yield path
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):

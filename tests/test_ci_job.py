@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
+from bot.workspace import temporary_worktree
 from tests.ci_projects import copy_origin, detached_shallow_checkout, publish, push_branch, shallow_clone
 from tests.projects import write_files
 
@@ -351,3 +352,16 @@ def test_a_base_the_remote_does_not_have_is_one_line_exit_2(published_demo, tmp_
     error = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
     assert len(error) == 1 and "Traceback" not in err
     assert "base revision 'no-such-branch'" in error[0] and "couldn't find remote ref" in error[0]
+
+
+def test_a_worktree_git_cannot_add_is_one_line_and_leaves_no_directory(demo_project, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    with pytest.raises(BadInput) as raised, temporary_worktree(demo_project, "0" * 40):
+        pass
+
+    message = str(raised.value)
+    assert message.startswith("`git worktree add --detach") and "failed: fatal:" in message and "\n" not in message
+    assert list(scratch.iterdir()) == []
