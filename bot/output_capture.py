@@ -185,21 +185,24 @@ class _DvcLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
-            causes = _causes(record.exc_info[1])
-            message = " - ".join(part for part in (message, causes) if part)
+            causes_text = causes(record.exc_info[1])
+            message = " - ".join(part for part in (message, causes_text) if part)
         if record.levelno >= logging.WARNING:
             message = f"{record.levelname}: {message}"
             self.capture.note_problem(message)
         self.capture.write_log_line(message)
 
 
-def _causes(exc: BaseException | None) -> str:
-    parts = []
-    while exc is not None:
-        if str(exc):
-            parts.append(str(exc))
-        exc = exc.__cause__
-    return ": ".join(parts)
+def causes(exc: BaseException) -> str:
+    """DVC's message and its causes on one line, as `dvc` prints them."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None:
+        text = " ".join(str(current).split())
+        if text and text not in parts:
+            parts.append(text)
+        current = current.__cause__
+    return ": ".join(parts) or type(exc).__name__
 
 
 def _shorten(line: str) -> str:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.output_capture import OutputCapture
+from bot.output_capture import OutputCapture, causes
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
         repo.reproduce(repro_fn=run_stage)
     except DvcException as exc:
         if not failures:  # failed before or between stages: a bad dvc.yaml, a missing dependency
-            failures.append(Failure("dvc repro", f"dvc repro failed: {_causes(exc)}", log_tail=capture.tail()))
+            failures.append(Failure("dvc repro", f"dvc repro failed: {causes(exc)}", log_tail=capture.tail()))
     seconds = time.perf_counter() - started
     failure = failures[0] if failures else None
     if failure is not None:
@@ -100,7 +100,7 @@ def stale_reasons(stage: Any) -> list[str]:
     try:
         entries = stage.status().get(stage.addressing, [])
     except DvcException as exc:
-        return [f"status unknown: {_causes(exc)}"]
+        return [f"status unknown: {causes(exc)}"]
     reasons: list[str] = []
     for entry in entries:
         if entry == "always changed":
@@ -157,7 +157,7 @@ def _stage_failure(name: str, exc: Exception, tail: list[str]) -> Failure:
         code = int(match.group(1)) if match else None
         where = f"with exit code {code}" if code is not None else "(its command failed)"
         return Failure("dvc repro", f"Stage '{name}' failed {where}", name, code, tail)
-    return Failure("dvc repro", f"Stage '{name}' failed: {_causes(exc)}", name, None, tail)
+    return Failure("dvc repro", f"Stage '{name}' failed: {causes(exc)}", name, None, tail)
 
 
 def _restored_from_run_cache(name: str, tail: list[str]) -> bool:
@@ -174,15 +174,3 @@ def _not_run(repo: Any, runs: list[StageRun], failure: Failure) -> list[StageRun
     except DvcException:
         return []
     return [StageRun(name, NOT_RUN, 0.0, why) for name in stages if name not in seen]
-
-
-def _causes(exc: BaseException) -> str:
-    """DVC's message and its causes on one line, as `dvc` prints them."""
-    parts: list[str] = []
-    current: BaseException | None = exc
-    while current is not None:
-        text = " ".join(str(current).split())
-        if text and text not in parts:
-            parts.append(text)
-        current = current.__cause__
-    return ": ".join(parts) or type(exc).__name__

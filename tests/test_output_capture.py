@@ -36,6 +36,16 @@ def test_mark_starts_a_new_tail_and_collects_dvc_problems():
         assert capture.problems() == ["WARNING: remote is slow"]
 
 
+def test_a_dvc_error_is_logged_on_one_line_with_each_cause_once():
+    from dvc.exceptions import DvcException
+
+    error, cause = DvcException("failed to push"), DvcException("failed to push")
+    error.__cause__, cause.__cause__ = cause, OSError("disk\n  full")
+    with OutputCapture(echo=lambda text: None) as capture:
+        logging.getLogger("dvc").error("push", exc_info=(DvcException, error, None))
+        assert capture.problems() == ["ERROR: push - failed to push: disk full"]
+
+
 def test_progress_bars_colours_and_huge_lines_stay_readable():
     long_line = "x" * (MAX_LINE_CHARS * 3)
     with OutputCapture(echo=lambda text: None) as capture:
