@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from bot.errors import BadInput
 from bot.output_capture import OutputCapture, causes
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,8 @@ NOT_RUN = "not run"  # after an earlier stage failed
 
 # StageCmdFailedError keeps the exit status only in its message.
 _EXIT_STATUS = re.compile(r"exited with (-?\d+)\s*$")
+# The DVC versions pyproject.toml allows: the ones whose private per-stage step mrbot wraps.
+SUPPORTED_DVC = "dvc>=3.50,<4"
 
 
 @dataclass
@@ -55,9 +59,7 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
     """Run `dvc repro` on an open dvc Repo, recording every stage it visits."""
     from dvc.exceptions import DvcException
 
-    # DVC's own experiments wrap this function the same way (repro_fn) to act around each stage.
-    from dvc.repo.reproduce import _reproduce_stage
-
+    reproduce_stage = _dvc_reproduce_stage()
     runs: list[StageRun] = []
     failures: list[Failure] = []
 
@@ -66,8 +68,13 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
         capture.mark()
         started = time.perf_counter()
         try:
-            done = _reproduce_stage(stage, **kwargs)
+            done = reproduce_stage(stage, **kwargs)
         except DvcException as exc:
+            if _exit_code(exc) == -signal.SIGINT:
+                # Ctrl-C: DVC ignores it while a stage's command runs, and the command dies of it.
+                # The user stopped the run, it did not fail: no report. (A KeyboardInterrupt in DVC
+                # itself is no DvcException and passes on as it is.)
+                raise KeyboardInterrupt from exc
             runs.append(StageRun(stage.addressing, FAILED, time.perf_counter() - started, reasons))
             failures.append(_stage_failure(stage.addressing, exc, capture.tail()))
             raise
@@ -91,6 +98,27 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
     if failure is not None:
         runs.extend(_not_run(repo, runs, failure))
     return ReproRun(runs, seconds, failure)
+
+
+def _dvc_reproduce_stage() -> Callable[..., Any]:
+    """DVC's step for one stage, which its own experiments wrap the same way (repro_fn) to act
+    around each stage. It is private, so a DVC without it gets a message rather than a traceback."""
+    try:
+        from dvc.repo.reproduce import _reproduce_stage
+    except ImportError:
+        from dvc import __version__ as dvc_version
+
+        raise BadInput(
+            f"DVC {dvc_version} is not supported: mrbot needs {SUPPORTED_DVC} (pip install '{SUPPORTED_DVC}')"
+        ) from None
+    return _reproduce_stage
+
+
+def _exit_code(exc: Exception) -> int | None:
+    from dvc.stage.exceptions import StageCmdFailedError
+
+    match = _EXIT_STATUS.search(str(exc)) if isinstance(exc, StageCmdFailedError) else None
+    return int(match.group(1)) if match else None
 
 
 def stale_reasons(stage: Any) -> list[str]:
@@ -153,8 +181,7 @@ def _stage_failure(name: str, exc: Exception, tail: list[str]) -> Failure:
     from dvc.stage.exceptions import StageCmdFailedError
 
     if isinstance(exc, StageCmdFailedError):
-        match = _EXIT_STATUS.search(str(exc))
-        code = int(match.group(1)) if match else None
+        code = _exit_code(exc)
         where = f"with exit code {code}" if code is not None else "(its command failed)"
         return Failure("dvc repro", f"Stage '{name}' failed {where}", name, code, tail)
     return Failure("dvc repro", f"Stage '{name}' failed: {causes(exc)}", name, None, tail)

@@ -365,3 +365,31 @@ def test_a_worktree_git_cannot_add_is_one_line_and_leaves_no_directory(demo_proj
     message = str(raised.value)
     assert message.startswith("`git worktree add --detach") and "failed: fatal:" in message and "\n" not in message
     assert list(scratch.iterdir()) == []
+
+
+def test_ctrl_c_during_a_stage_ends_the_run_as_an_interrupt(demo_project, capfd):
+    # What Ctrl-C does to the stage's command (DVC itself ignores SIGINT while the command runs).
+    interrupted = "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+    (demo_project / "src" / "train.py").write_text(interrupted)
+
+    code = main(["report", str(demo_project), "--base", "main", "--dry-run"], environ={})
+
+    out, err = capfd.readouterr()
+    assert code == 130 and out == ""
+    assert "mrbot: interrupted" in err and "Pipeline failed" not in err
+
+
+def test_a_dvc_without_the_stage_step_mrbot_wraps_is_one_line_exit_2(demo_project, capfd, monkeypatch):
+    import dvc
+    import dvc.repo.reproduce
+
+    monkeypatch.delattr(dvc.repo.reproduce, "_reproduce_stage")
+
+    code = main(["report", str(demo_project), "--base", "main", "--dry-run"], environ={})
+
+    out, err = capfd.readouterr()
+    error = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert error == [
+        f"mrbot: error: DVC {dvc.__version__} is not supported: mrbot needs dvc>=3.50,<4 (pip install 'dvc>=3.50,<4')"
+    ]
