@@ -9,7 +9,7 @@ import pytest
 
 from bot.report.model import Chart
 from bot.context.gitlab import detect_gitlab
-from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, overall_verdict, summarize
+from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused
 from bot.forges.base import marker, parse_marker
 from bot.forges import gitlab as gitlab_forge
@@ -313,8 +313,15 @@ def test_job_token_only_is_refused_before_any_request(fake):
 
 
 def test_oversized_report_is_shortened_to_fit_a_note(fake, bundle):
-    # ~2,800 changed rows with 400-character names: well over GitLab's 1,000,000 characters in full.
+    # Tables list at most 1,000 rows of 200-character cells; long changed, unchanged and param rows
+    # together still come to well over GitLab's 1,000,000 characters.
     report = make_report(extra_improved=2800, name_width=400)
+    report.metrics += [
+        MetricRow("metrics.json", f"stable{i}.".ljust(400, "s"), 1.0, 1.0, 0.0, 0.0, "higher", UNCHANGED)
+        for i in range(1000)
+    ]
+    report.params = [ParamRow("params.yaml", f"p{i}", "a" * 300, "b" * 300) for i in range(1000)]
+    report.charts += [Chart(f"c{i}", f"c{i}", "linear", notes=["n" * 150] * 10) for i in range(100)]
     assert len(render(report)) > COMMENT_LIMIT
 
     published = publish(forge_for(fake), report, bundle, PublishOptions())
@@ -324,8 +331,9 @@ def test_oversized_report_is_shortened_to_fit_a_note(fake, bundle):
     assert COMMENT_LIMIT == NOTE_LIMIT
     assert len(note.body) <= COMMENT_LIMIT
     assert "test.accuracy" in note.body
-    assert "more changed metrics (left out to fit the size limit)" in note.body
+    assert "…and 1801 more changed metrics, listed in report.json." in note.body
     assert "Left out to fit the size limit: unchanged metrics" in note.body
+    assert "stable0." not in note.body
     assert "/-/jobs/77/artifacts/browse" in note.body
 
 
