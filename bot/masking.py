@@ -18,8 +18,9 @@ _SECRET_SHAPES = (
     re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab personal/project tokens
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
 )
-# user:password@ in URLs (remote URLs, git remotes with a token).
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+@")
+# The user info of URLs (remote URLs, git remotes with a token): user:password@ or TOKEN@, up to
+# the last @ before the host, since passwords may hold an @ of their own.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/?#\s\"<>]+@")
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -38,3 +39,16 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     for shape in _SECRET_SHAPES:
         text = shape.sub(MASK, text)
     return _URL_CREDENTIALS.sub(MASK + "@", text)
+
+
+def safe_cut(text: str, secrets: Iterable[str], at: int) -> int:
+    """Where to cut `text` at or before `at` so that no secret `mask` would hide is cut in two
+    (each piece alone would no longer match): before any secret, token or URL that spans `at`."""
+    spans = [(m.start(), m.end()) for secret in secrets for m in re.finditer(re.escape(secret), text)]
+    spans += [m.span() for shape in _SECRET_SHAPES for m in shape.finditer(text)]
+    # From the scheme's "://" on: the user info is only recognized after it.
+    spans += [(m.start() - 3, m.end()) for m in _URL_CREDENTIALS.finditer(text)]
+    cut = at
+    while any(start < cut < end for start, end in spans):
+        cut = min(start for start, end in spans if start < cut < end)
+    return cut

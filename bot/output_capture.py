@@ -17,13 +17,16 @@ import sys
 import threading
 from typing import Callable, Sequence
 
-from bot.masking import mask
+from bot.masking import mask, safe_cut
 
 TAIL_LINES = 50
 # A minified JSON dump or a progress bar must not blow up the report.
 MAX_LINE_CHARS = 400
-# Output without any newline is passed on in pieces this large.
+# Output without any newline is passed on in pieces this large, ...
 _MAX_PENDING_BYTES = 4096
+# ... and its end kept pending, so that a secret cut there is whole in the next piece: at least the
+# longest secret, and this much for the tokens and URLs recognized by their shape.
+_KEEP_BYTES = 256
 _DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
 _LINE_END = re.compile(rb"(\r\n|\r|\n)")
 _SYNC = re.compile(rb"\x00mrbot-sync-(\d+)\x00$")
@@ -40,6 +43,9 @@ class OutputCapture:
         tail_lines: int = TAIL_LINES,
     ):
         self._secrets = list(secrets)
+        # latin-1 gives one character per byte: cut points found in this text are byte offsets.
+        self._byte_secrets = [secret.encode("utf-8").decode("latin-1") for secret in self._secrets]
+        self._keep = max([len(secret) for secret in self._byte_secrets] + [_KEEP_BYTES])
         self._echo = echo
         self._tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
         self._problems: list[str] = []
@@ -145,9 +151,12 @@ class OutputCapture:
         for index in range(0, len(parts) - 1, 2):
             self._line(parts[index], parts[index + 1])
         rest = parts[-1]
-        if len(rest) > _MAX_PENDING_BYTES and b"\x00mrbot-sync-" not in rest:
-            self._line(rest, b"")
-            rest = b""
+        if len(rest) > _MAX_PENDING_BYTES + self._keep and b"\x00mrbot-sync-" not in rest:
+            # Each piece is masked alone: cut where no secret is cut in two.
+            at = len(rest) - self._keep
+            cut = safe_cut(rest.decode("latin-1"), self._byte_secrets, at) or at
+            self._line(rest[:cut], b"")
+            rest = rest[cut:]
         return rest
 
     def _line(self, raw: bytes, end: bytes) -> None:

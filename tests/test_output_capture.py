@@ -56,6 +56,15 @@ def test_progress_bars_colours_and_huge_lines_stay_readable():
     assert tail[5] == "no newline"
 
 
+def test_a_secret_split_between_pieces_of_a_long_line_is_still_masked():
+    # More than the pending limit arrives ending in half the secret; the other half comes later.
+    head, tail = SECRET[:10], SECRET[10:]
+    echoed = []
+    with OutputCapture([SECRET], echo=echoed.append):
+        shell(f"printf '%s' {'x' * 8000}{head}; sleep 0.3; printf '%s\\n' {tail}")
+    assert "".join(echoed) == "x" * 8000 + "***\n"
+
+
 def test_stdout_and_stderr_are_restored():
     with OutputCapture(echo=lambda text: None):
         pass
