@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from bot.images import SUFFIXES, image_kind
+from bot.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
 from bot.report.model import Chart
 from bot.results import BASE, HEAD, PlotData
 
@@ -345,6 +345,10 @@ def _copy_images(plot: PlotData, images_dir: Path, stem: str, labels: dict[str, 
         kind = image_kind(content)
         if kind is None:
             notes.append(f"{role} image is not PNG, JPEG or GIF; left out")
+            continue
+        if len(content) > MAX_IMAGE_BYTES:
+            # The forges would refuse it; the report goes out without this one image.
+            notes.append(f"{role} image is {len(content) / 2**20:.1f} MB, over the {MAX_IMAGE_BYTES // 2**20} MB limit; left out")
             continue
         path = images_dir / f"{stem}-{role}{SUFFIXES[kind]}"
         path.write_bytes(content)

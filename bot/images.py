@@ -7,6 +7,8 @@ followed by junk is still a "PNG" here; a browser shows it as a broken image, no
 from __future__ import annotations
 
 PNG, JPEG, GIF = "PNG", "JPEG", "GIF"
+# The largest image mrbot copies into a bundle or uploads from one.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": PNG, b"\xff\xd8\xff": JPEG, b"GIF87a": GIF, b"GIF89a": GIF}
 SIGNATURE_BYTES = max(len(signature) for signature in SIGNATURES)
 # The extension each kind is written with, and the extensions accepted for it.

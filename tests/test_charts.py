@@ -133,6 +133,16 @@ def test_images_other_than_png_jpeg_gif_are_left_out(tmp_path):
     assert not list((tmp_path / "images").glob("*.svg"))
 
 
+def test_an_image_plot_over_the_upload_limit_is_left_out_with_a_note(tmp_path):
+    from bot.images import MAX_IMAGE_BYTES
+
+    huge = b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_IMAGE_BYTES
+    plot = PlotData("big.png", "big.png", "image", images={BASE: huge, HEAD: huge[:1000]})
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert chart.images == [f"images/{file_stem('big.png')}-head.png"]
+    assert chart.notes == ["base image is 10.0 MB, over the 10 MB limit; left out"]
+
+
 def test_charts_are_deterministic(all_templates_project, tmp_path):
     root = all_templates_project
     plots = read_results(root, resolve(root, "main").sha).plots

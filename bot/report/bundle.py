@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
 from bot.errors import BadInput
-from bot.images import KIND_OF_SUFFIX, SIGNATURE_BYTES, image_kind
+from bot.images import KIND_OF_SUFFIX, MAX_IMAGE_BYTES, SIGNATURE_BYTES, image_kind
 from bot.report.model import Report, from_json, to_json
 from bot.report.openmetrics import write_openmetrics
 from bot.report.render import render
@@ -19,7 +19,6 @@ REPORT_JSON = "report.json"
 MAX_REPORT_JSON_BYTES = 20 * 1024 * 1024
 # What the forges are asked to host for one report; GitHub refuses blobs over 100 MB, GitLab's
 # uploads default to 10 MB each.
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGES = 200
 MAX_IMAGES_TOTAL_BYTES = 50 * 1024 * 1024
 
