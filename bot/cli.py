@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 from bot import __version__
 from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
 from bot.errors import EXIT_BAD_INPUT, BadInput, MrbotError
+from bot.masking import mask, secret_values
 
 log = logging.getLogger("bot")
 
@@ -28,23 +29,15 @@ EXIT_CODES_HELP = """exit codes:
 
 
 class RedactSecrets(logging.Filter):
-    """Replace token values with *** in every log record."""
+    """Mask secrets in every log record as in the pipeline's output (bot.masking)."""
 
     def __init__(self, secrets: Sequence[str]):
         super().__init__()
-        self.secrets = [secret for secret in secrets if len(secret) >= 4]
+        self.secrets = list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-        record.msg, record.args = message, None
+        record.msg, record.args = mask(record.getMessage(), self.secrets), None
         return True
-
-
-def secret_values(environ: Mapping[str, str]) -> list[str]:
-    names = ("MRBOT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN", "AWS_SECRET_ACCESS_KEY")
-    return [environ[name] for name in names if environ.get(name)]
 
 
 def _env_flag(environ: Mapping[str, str], name: str) -> bool | None:
@@ -217,6 +210,7 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         repro=args.repro,
         push=args.push,
         base_repro=args.base_repro,
+        secrets=tuple(secret_values(environ)),
     )
     try:
         outcome = run_report(options, context)

@@ -41,6 +41,8 @@ class ReportOptions:
     repro: bool = True
     push: bool = False
     base_repro: bool = False
+    # Secret values to mask (the CLI's, from the environ it was given); None: os.environ's.
+    secrets: tuple[str, ...] | None = None
     # Where the pipeline's output is streamed (default: the job's stderr); tests watch it here.
     echo: Callable[[str], None] | None = None
 
@@ -126,7 +128,8 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     if context.head_sha and context.forge != LOCAL:
         head = workspace.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
-    secrets = secret_values(os.environ) + ([context.token] if context.token else [])
+    secrets = list(secret_values(os.environ) if options.secrets is None else options.secrets)
+    secrets += [context.token] if context.token else []
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
     # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
     with ChartRenderer() as renderer, open_repo(root) as repo:

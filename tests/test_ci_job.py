@@ -393,3 +393,15 @@ def test_a_dvc_without_the_stage_step_mrbot_wraps_is_one_line_exit_2(demo_projec
     assert error == [
         f"mrbot: error: DVC {dvc.__version__} is not supported: mrbot needs dvc>=3.50,<4 (pip install 'dvc>=3.50,<4')"
     ]
+
+
+def test_secrets_of_the_environ_the_cli_was_given_are_masked_in_the_report_and_log(demo_project, capfd):
+    # The stage prints a secret from a file: only the CLI's environ says it is one.
+    (demo_project / "secret.txt").write_text(SECRET)
+    (demo_project / "src" / "train.py").write_text("import sys\nprint('key=' + open('secret.txt').read())\nsys.exit(1)\n")
+
+    code = main(["report", str(demo_project), "--base", "main", "--dry-run"], environ={"DB_PASSWORD": SECRET})
+
+    out, err = capfd.readouterr()
+    assert code == 3 and "key=***" in out and "key=***" in err
+    assert SECRET not in out + err

@@ -1,3 +1,6 @@
+import logging
+
+from bot.cli import RedactSecrets
 from bot.masking import mask, safe_cut, secret_values
 
 
@@ -54,3 +57,13 @@ def test_safe_cut_moves_before_a_secret_that_spans_the_cut():
         assert mask(text[:at], ["my-secret-value"]) + mask(text[at:], ["my-secret-value"]) == mask(
             text, ["my-secret-value"]
         )
+
+
+def test_mrbot_log_lines_are_masked_like_the_pipeline_output():
+    token = "ghp_" + "c" * 36
+    record = logging.LogRecord(
+        "bot", logging.INFO, __file__, 1, "remote %s, password %s, token %s",
+        ("https://user:p@ss@example.com/x", "hunter22hunter", token), None,
+    )
+    RedactSecrets(secret_values({"DB_PASSWORD": "hunter22hunter"})).filter(record)
+    assert record.getMessage() == "remote https://***@example.com/x, password ***, token ***"
