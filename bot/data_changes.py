@@ -4,6 +4,7 @@ Read from dvc.yaml/dvc.lock/*.dvc alone, so comparing revisions needs no data do
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 ADDED = "added"
 DELETED = "deleted"
 MODIFIED = "modified"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,18 @@ def recorded_at(root: str, rev: str) -> dict[str, Recorded]:
 
     with Repo(root, rev=rev) as repo:
         return recorded_outputs(repo)
+
+
+def changes_since(repo: Any, rev: str, what: str, cached_only: bool = False) -> list[DataChange]:
+    """What `compare` finds between `rev` (`what` it is, for the log) and an open dvc Repo; none,
+    with a warning, when DVC cannot read `rev`'s DVC files: the report only misses this table."""
+    from dvc.exceptions import DvcException
+
+    try:
+        return compare(recorded_at(repo.root_dir, rev), recorded_outputs(repo), cached_only)
+    except DvcException as exc:
+        log.warning("could not compare the DVC-tracked data with %s: %s", what, exc)
+        return []
 
 
 def compare(old: dict[str, Recorded], new: dict[str, Recorded], cached_only: bool = False) -> list[DataChange]:

@@ -13,7 +13,7 @@ from bot import __version__, workspace
 from bot.charts import ChartRenderer
 from bot.config import Config, check_report_id, load_config
 from bot.context import LOCAL, Context
-from bot.data_changes import compare, recorded_at, recorded_outputs
+from bot.data_changes import changes_since
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
@@ -173,20 +173,10 @@ def _read(
     plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
     charts = renderer.start(plots, out_dir, revision_labels(base, head))
     results = read_values(repo, base_sha, plots)
-    data_changes = _data_changes(repo, base.sha)
+    data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
     if not complete:
         results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
     return results, charts(), data_changes
-
-
-def _data_changes(repo, base_sha: str) -> list:
-    from dvc.exceptions import DvcException
-
-    try:
-        return compare(recorded_at(repo.root_dir, base_sha), recorded_outputs(repo), cached_only=True)
-    except DvcException as exc:
-        log.warning("could not compare the DVC-tracked data with the base: %s", exc)
-        return []
 
 
 def missing_from_storage(results: Results) -> list[str]:

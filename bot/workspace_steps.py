@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from bot import dvc_remote, workspace
-from bot.data_changes import DataChange, compare, recorded_at, recorded_outputs
+from bot.data_changes import DataChange, changes_since
 from bot.dvc_remote import Transfer
 from bot.errors import BadInput
 from bot.masking import mask
@@ -82,7 +82,7 @@ def run_steps(
             run.failure.message = mask(run.failure.message, secrets)
         # When no stage ran, DVC found every output as dvc.lock records it: nothing to compare.
         if run.repro is not None and run.repro.failure is None and run.repro.ran:
-            run.uncommitted = compare(recorded_at(str(root), "HEAD"), recorded_outputs(repo))
+            run.uncommitted = changes_since(repo, "HEAD", "HEAD")
             run.lock_files = workspace.modified_files(root, [LOCK_FILES])
     return run
 

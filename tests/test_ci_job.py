@@ -405,3 +405,19 @@ def test_secrets_of_the_environ_the_cli_was_given_are_masked_in_the_report_and_l
     out, err = capfd.readouterr()
     assert code == 3 and "key=***" in out and "key=***" in err
     assert SECRET not in out + err
+
+
+def test_unreadable_committed_dvc_files_only_cost_the_comparison_with_them(demo_project, tmp_path, caplog):
+    # HEAD's dvc.yaml does not parse; the working tree's does, and a stage reruns.
+    dvc_yaml = (demo_project / "dvc.yaml").read_text()
+    (demo_project / "dvc.yaml").write_text("stages: [\n")
+    git(demo_project, "commit", "-q", "-am", "broken dvc.yaml")
+    (demo_project / "dvc.yaml").write_text(dvc_yaml)
+    params = demo_project / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 60", "epochs: 61"))
+
+    outcome, _ = run_job(demo_project, tmp_path, base="main")
+
+    assert outcome.exit_code == 0
+    assert stages(outcome)["train"]["status"] == "ran"
+    assert "could not compare the DVC-tracked data with HEAD:" in caplog.text
