@@ -15,7 +15,7 @@ from bot.data_changes import DataChange, changes_since
 from bot.dvc_remote import Transfer
 from bot.errors import BadInput
 from bot.masking import mask
-from bot.output_capture import OutputCapture
+from bot.output_capture import OutputCapture, causes
 from bot.pipeline import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
 from bot.results import open_repo
 
@@ -111,27 +111,35 @@ def reproduce_base(
 ) -> BaseRun:
     """Reproduce `base_sha` in a temporary worktree that shares this checkout's DVC cache and
     remote settings, and commit its results (on no branch) so DVC can read them as a revision."""
+    from dvc.exceptions import DvcException
+
     started = time.perf_counter()
     run = BaseRun()
     log.info("--base-repro: reproducing the base %s in a temporary worktree", base_sha[:8])
-    with workspace.temporary_worktree(root, base_sha) as tree:
-        _share_dvc_setup(root, tree)
-        keep: list[str] = []
-        try:
-            with OutputCapture(secrets, echo) as capture, open_repo(tree) as repo:
-                run.pull = dvc_remote.pull(repo, capture, rebuild_missing=True)
-                run.failure = run.pull.failure
-                if run.failure is None:
-                    run.repro = reproduce(repo, capture)
-                    run.failure = run.repro.failure
-                if run.failure is None:
-                    keep = _committable_results(repo)
-        except BadInput as exc:  # the base's dvc.yaml does not load
-            run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
-        if run.failure is None:
-            run.sha = workspace.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
-        else:
-            run.failure.message = mask(run.failure.message, secrets)
+    # A base that cannot be checked out, loaded or reproduced ends as the report's note, not the run.
+    try:
+        with workspace.temporary_worktree(root, base_sha) as tree:
+            _share_dvc_setup(root, tree)
+            keep: list[str] = []
+            try:
+                with OutputCapture(secrets, echo) as capture, open_repo(tree) as repo:
+                    run.pull = dvc_remote.pull(repo, capture, rebuild_missing=True)
+                    run.failure = run.pull.failure
+                    if run.failure is None:
+                        run.repro = reproduce(repo, capture)
+                        run.failure = run.repro.failure
+                    if run.failure is None:
+                        keep = _committable_results(repo)
+            except BadInput as exc:  # the base's dvc.yaml does not load
+                run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
+            if run.failure is None:
+                run.sha = workspace.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
+    except BadInput as exc:  # git cannot check the base out
+        run.failure = Failure("dvc repro", str(exc))
+    except DvcException as exc:  # its DVC config, say, when sharing the cache with it
+        run.failure = Failure("dvc repro", f"the base's DVC project does not load: {causes(exc)}")
+    if run.failure is not None:
+        run.failure.message = mask(run.failure.message, secrets)
     run.seconds = time.perf_counter() - started
     return run
 

@@ -18,6 +18,7 @@ from bot.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
 from bot.workspace import temporary_worktree
+from bot.workspace_steps import reproduce_base
 from tests.ci_projects import copy_origin, detached_shallow_checkout, publish, push_branch, shallow_clone
 from tests.projects import write_files
 
@@ -421,3 +422,25 @@ def test_unreadable_committed_dvc_files_only_cost_the_comparison_with_them(demo_
     assert outcome.exit_code == 0
     assert stages(outcome)["train"]["status"] == "ran"
     assert "could not compare the DVC-tracked data with HEAD:" in caplog.text
+
+
+def test_a_base_whose_stage_fails_ends_as_the_report_s_note(unpushed_base, tmp_path):
+    origin = copy_origin(unpushed_base, tmp_path / "server")
+    push_branch(origin, "broken-base", {"score.py": "import sys\nsys.exit(2)\n"}, start="main")
+    clone = shallow_clone(origin, tmp_path / "clone")
+
+    outcome, _ = run_job(clone, tmp_path, base="broken-base", base_repro=True)
+
+    assert outcome.exit_code == 0
+    base = outcome.report.pipeline["base"]
+    assert base["reproduced"] is False
+    assert base["note"] == (
+        "--base-repro could not reproduce the base: Stage 'score' failed with exit code 2. Base values are missing."
+    )
+    assert git(clone, "worktree", "list").count("\n") == 0
+
+
+def test_a_base_git_cannot_check_out_ends_as_a_failed_base_run(demo_project):
+    run = reproduce_base(demo_project, "0" * 40, secrets=[])
+
+    assert run.sha == "" and run.failure.message.startswith("`git worktree add --detach")
