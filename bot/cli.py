@@ -113,7 +113,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
     forge = parser.add_argument_group("posting (GitHub / GitLab)")
-    forge.add_argument("--comment-mode", choices=("update", "new", "off"),
+    forge.add_argument("--comment-mode", choices=COMMENT_MODES,
                        default=environ.get("MRBOT_COMMENT_MODE", "update"),
                        help="update the one report comment (default), add a new one, or post none")
     forge.add_argument("--status-context", default=environ.get("MRBOT_STATUS_CONTEXT", "mrbot"),
