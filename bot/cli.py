@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 from bot import __version__
 from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
 from bot.errors import EXIT_BAD_INPUT, BadInput, MrbotError
+from bot.forges.base import COMMENT_MODES
 from bot.masking import mask, secret_values
 
 log = logging.getLogger("bot")
