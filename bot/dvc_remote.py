@@ -94,14 +94,10 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
                 log_tail=capture.tail(),
             )
     except DownloadError as exc:
-        transfer.failure = Failure(
-            "dvc pull",
-            f"dvc pull from {_where(remote)} failed: {_count_of(exc.amount)} could not be downloaded"
-            f"{_first_problem(capture)}; {_hint(remote)}",
-            log_tail=capture.tail(),
-        )
+        detail = f"{_count_of(exc.amount)} could not be downloaded{_first_problem(capture)}; {_hint(remote)}"
+        transfer.failure = _failed("dvc pull from", remote, detail, capture)
     except DvcException as exc:
-        transfer.failure = Failure("dvc pull", f"dvc pull from {_where(remote)} failed: {exc}", log_tail=capture.tail())
+        transfer.failure = _failed("dvc pull from", remote, str(exc), capture)
     transfer.seconds = time.perf_counter() - started
     if remote is None and not transfer.note and transfer.failure is None:
         transfer.note = "no default DVC remote is configured: only the local cache was used"
@@ -123,18 +119,20 @@ def push(repo: Any, capture: OutputCapture) -> Transfer:
     try:
         transfer.files = int(repo.push())
     except UploadError as exc:
-        transfer.failure = Failure(
-            "dvc push",
-            f"dvc push to {_where(remote)} failed: {_count_of(exc.amount)} could not be uploaded"
-            f"{_first_problem(capture)}; {_hint(remote)}",
-            log_tail=capture.tail(),
-        )
+        detail = f"{_count_of(exc.amount)} could not be uploaded{_first_problem(capture)}; {_hint(remote)}"
+        transfer.failure = _failed("dvc push to", remote, detail, capture)
     except DvcException as exc:
-        transfer.failure = Failure("dvc push", f"dvc push to {_where(remote)} failed: {exc}", log_tail=capture.tail())
+        transfer.failure = _failed("dvc push to", remote, str(exc), capture)
     transfer.seconds = time.perf_counter() - started
     if transfer.failure is None:
         log.info("dvc push: %d files to %s in %.1f s", transfer.files, _where(remote), transfer.seconds)
     return transfer
+
+
+def _failed(action: str, remote: Remote | None, detail: str, capture: OutputCapture) -> Failure:
+    """'dvc pull from <remote> failed: <detail>', with the output that led to it."""
+    step = " ".join(action.split()[:2])
+    return Failure(step, f"{action} {_where(remote)} failed: {detail}", log_tail=capture.tail())
 
 
 def _stage_outputs(repo: Any) -> set[str]:
