@@ -25,8 +25,6 @@ from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_ba
 
 log = logging.getLogger(__name__)
 
-# The report's verdict when the pipeline failed and no results could be compared.
-
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -119,7 +117,7 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     root = workspace.find_repo_root(path)
     config = load_config(root, options.config)
     if options.report_id:
-        config = _with_id(config, check_report_id(options.report_id, "--id / MRBOT_ID"))
+        config = replace(config, report_id=check_report_id(options.report_id, "--id / MRBOT_ID"))
     fail_on_regression = (
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
     )
@@ -136,21 +134,26 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
         complete = run.failure is None or run.failure.step == "dvc push"
-        results, charts, data_changes = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
+        results, pending_charts = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
+        # Between the DVC files of the base commit and the workspace (what --base-repro reads does not
+        # change it), compared while the charts are still drawn.
+        data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
+        charts = pending_charts()
         base_missing = missing_from_storage(results)
         base_run: BaseRun | None = None
         if base_missing and options.base_repro and complete:
             base_run = reproduce_base(root, base.sha, secrets, options.echo)
             if base_run.sha:
-                results, charts, _ = _read(
+                results, pending_charts = _read(
                     repo, renderer, config, base_run.sha, base, head, options.out_dir, complete
                 )
+                charts = pending_charts()
                 base_missing = missing_from_storage(results)
     report = build_report(results, config, base, head, charts, fail_on_regression)
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
     report.pipeline = pipeline_section(
-        SectionInputs(run, data_changes, base_run, base_missing, options.base_repro, time.perf_counter() - started)
+        SectionInputs(run, data_changes, base_run, base_missing, total_seconds=time.perf_counter() - started)
     )
     report.target = _target(context)
     template = options.template or config.template
@@ -167,16 +170,15 @@ def _read(
     head: workspace.Revision,
     out_dir: Path,
     complete: bool,
-) -> tuple[Results, list[Chart], list]:
-    """Results of base (read from `base_sha`) and head, their charts, and the DVC-tracked data changes."""
+) -> tuple[Results, Callable[[], list[Chart]]]:
+    """Results of base (read from `base_sha`) and head, and a function that waits for their charts."""
     # Plots first, so charts render in a worker while DVC reads metrics and params.
     plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
     charts = renderer.start(plots, out_dir, revision_labels(base, head))
     results = read_values(repo, base_sha, plots)
-    data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
     if not complete:
         results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
-    return results, charts(), data_changes
+    return results, charts
 
 
 def missing_from_storage(results: Results) -> list[str]:
@@ -194,10 +196,6 @@ def _exit_code(run: WorkspaceRun, report: Report) -> int:
     if run.failure is not None:
         return EXIT_PIPELINE_FAILED
     return EXIT_GATE_FAILED if report.gate_failed else EXIT_OK
-
-
-def _with_id(config: Config, report_id: str) -> Config:
-    return replace(config, report_id=report_id)
 
 
 def _target(context: Context) -> dict[str, object]:

@@ -26,7 +26,6 @@ class SectionInputs:
     data_changes: list[DataChange] = field(default_factory=list)
     base_run: BaseRun | None = None
     base_missing: list[str] = field(default_factory=list)  # base results nowhere to be had
-    base_repro_requested: bool = False
     total_seconds: float = 0.0
 
 
