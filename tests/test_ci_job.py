@@ -370,7 +370,13 @@ def test_a_worktree_git_cannot_add_is_one_line_and_leaves_no_directory(demo_proj
 
 def test_ctrl_c_during_a_stage_ends_the_run_as_an_interrupt(demo_project, capfd):
     # What Ctrl-C does to the stage's command (DVC itself ignores SIGINT while the command runs).
-    interrupted = "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+    # The default action is restored first: a CI runner may start jobs with SIGINT ignored, and the
+    # stage's command would inherit that.
+    interrupted = (
+        "import os, signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+    )
     (demo_project / "src" / "train.py").write_text(interrupted)
 
     code = main(["report", str(demo_project), "--base", "main", "--dry-run"], environ={})
