@@ -171,6 +171,12 @@ def _new_figure(width: float = _WIDTH_IN, height: float = _HEIGHT_IN):
 
 
 def _save(figure, path: Path) -> None:
+    # savefig would run the layout engine twice (a dry-run draw, then the real one); once is enough
+    # and gives the same pixels.
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
+        figure.set_layout_engine(None)
     # No "Software" metadata and a fixed dpi keep the bytes identical for identical input.
     figure.savefig(path, dpi=_DPI, metadata={"Software": None})
 

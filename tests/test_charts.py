@@ -155,6 +155,27 @@ def test_charts_are_deterministic(all_templates_project, tmp_path):
             assert (tmp_path / "one" / image_one).read_bytes() == (tmp_path / "two" / image_two).read_bytes()
 
 
+def test_laying_a_chart_out_once_gives_the_pixels_of_matplotlibs_own_two_passes(
+    all_templates_project, tmp_path, monkeypatch
+):
+    import bot.charts
+
+    root = all_templates_project
+    plots = [plot for plot in read_results(root, resolve(root, "main").sha).plots if plot.template != "image"]
+    once = render_charts(plots, tmp_path / "once", LABELS)
+
+    def plain_savefig(figure, path):
+        assert figure.get_layout_engine() is not None  # what _save would lay out itself
+        figure.savefig(path, dpi=100, metadata={"Software": None})
+
+    monkeypatch.setattr(bot.charts, "_save", plain_savefig)
+    twice = render_charts(plots, tmp_path / "twice", LABELS)
+    for chart_once, chart_twice in zip(once, twice):
+        (image,) = chart_once.images
+        assert chart_twice.images == [image]
+        assert (tmp_path / "once" / image).read_bytes() == (tmp_path / "twice" / image).read_bytes(), image
+
+
 def test_confusion_matrix_counts_and_normalization():
     points = [
         {"rev": BASE, "actual": "a", "predicted": "a"},
