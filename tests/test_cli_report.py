@@ -1,8 +1,11 @@
 """`mrbot report` as users run it: exit codes, one-line errors, the bundle contract."""
 
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +188,35 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("mrbot: error: ") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["-m", "bot"], "console script"])
+def test_the_command_exits_with_mains_code_and_its_whole_output(demo_project, command):
+    # The command skips Python's module teardown at exit; nothing written may be lost to that.
+    prefix = [str(Path(sys.executable).parent / "mrbot")] if command == "console script" else [sys.executable, *command]
+    git(demo_project, "checkout", "-q", "main")  # the experiment's improvements become regressions
+    args = ["report", str(demo_project), "--base", "experiment", "--no-pull", "--no-repro", "--fail-on-regression"]
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run([*prefix, *args, "--dry-run"], capture_output=True, text=True, env=buffered)
+    assert done.returncode == 1
+    assert main([*args, "--out", str(demo_project.parent / "bundle")]) == 1
+    job_time = re.compile(r"job [0-9.]+ s")
+    written = (demo_project.parent / "bundle" / "report.md").read_text()
+    assert job_time.sub("", done.stdout) == job_time.sub("", written) and written.endswith("</sub>\n")
+
+
+def test_the_command_runs_atexit_handlers_before_it_exits(tmp_path):
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        f"sys.argv = ['mrbot', 'report', {str(tmp_path)!r}, '--dry-run']\n"
+        "from bot.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("mrbot: error: ")
+    assert marker.read_text() == "yes"
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
