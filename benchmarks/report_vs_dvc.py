@@ -74,9 +74,16 @@ def wall_time(commands: list[list[str]], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def median_time(commands: list[list[str]], cwd: Path, runs: int) -> float:
-    wall_time(commands, cwd)  # warm the OS file cache; not counted
-    return statistics.median(wall_time(commands, cwd) for _ in range(runs))
+def median_times(cases: dict[str, list[list[str]]], cwd: Path, runs: int) -> dict[str, float]:
+    """Median wall time of each case. The cases take turns, run by run, so a machine that slows
+    down or speeds up meanwhile (shared CI hosts do) moves them all alike and the ratios hold."""
+    for commands in cases.values():
+        wall_time(commands, cwd)  # warm the OS file cache; not counted
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, commands in cases.items():
+            times[name].append(wall_time(commands, cwd))
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def measure(root: Path, runs: int) -> dict[str, float]:
@@ -89,11 +96,7 @@ def measure(root: Path, runs: int) -> dict[str, float]:
         [*dvc, "plots", "diff", "main", "-o", str(root.parent / "dvc_plots")],
     ]
     floor = [[*dvc, "metrics", "diff", "main", "--json"]]
-    return {
-        "mrbot": median_time(mrbot, root, runs),
-        "recipe": median_time(recipe, root, runs),
-        "floor": median_time(floor, root, runs),
-    }
+    return median_times({"mrbot": mrbot, "recipe": recipe, "floor": floor}, root, runs)
 
 
 def verdict(ratio: float, target: float) -> str:
