@@ -138,18 +138,19 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         # Between the DVC files of the base commit and the workspace (what --base-repro reads does not
         # change it), compared while the charts are still drawn.
         data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
-        charts = pending_charts()
         base_missing = missing_from_storage(results)
         base_run: BaseRun | None = None
         if base_missing and options.base_repro and complete:
+            pending_charts()  # finished first: the re-read below draws the same image files
             base_run = reproduce_base(root, base.sha, secrets, options.echo)
             if base_run.sha:
                 results, pending_charts = _read(
                     repo, renderer, config, base_run.sha, base, head, options.out_dir, complete
                 )
-                charts = pending_charts()
                 base_missing = missing_from_storage(results)
-    report = build_report(results, config, base, head, charts, fail_on_regression)
+        # Compared while the charts are still drawn.
+        report = build_report(results, config, base, head, [], fail_on_regression)
+        report.charts = pending_charts()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
     report.pipeline = pipeline_section(
