@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,15 @@ _CREDENTIAL_HINTS = {
     "": "check that the directory exists and the job can read it (mount it into the container)",
 }
 _GENERIC_HINT = "check the remote's url and credentials (`dvc remote modify --local NAME ...` in the job)"
+# An unreachable remote is no credentials problem: the hint names what to check instead.
+_UNREACHABLE = re.compile(
+    r"could not connect|connection refused|timed out|name or service not known|temporary failure in name resolution",
+    re.IGNORECASE,
+)
+_UNREACHABLE_HINT = (
+    "the job could not reach the remote: check its url (and endpointurl), and that the CI network "
+    "(proxy, firewall) lets the job through"
+)
 _SHOWN_PATHS = 5
 
 
@@ -94,10 +104,13 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
                 log_tail=capture.tail(),
             )
     except DownloadError as exc:
-        detail = f"{_count_of(exc.amount)} could not be downloaded{_first_problem(capture)}; {_hint(remote)}"
+        problem = _first_problem(capture)
+        detail = f"{_count_of(exc.amount)} could not be downloaded{problem}; {_hint(remote, problem)}"
         transfer.failure = _failed("dvc pull from", remote, detail, capture)
     except DvcException as exc:
         transfer.failure = _failed("dvc pull from", remote, str(exc), capture)
+    except OSError as exc:  # a local remote's own files: DVC passes these on as they are
+        transfer.failure = _failed("dvc pull from", remote, _os_problem(exc, remote), capture)
     transfer.seconds = time.perf_counter() - started
     if remote is None and not transfer.note and transfer.failure is None:
         transfer.note = "no default DVC remote is configured: only the local cache was used"
@@ -119,10 +132,13 @@ def push(repo: Any, capture: OutputCapture) -> Transfer:
     try:
         transfer.files = int(repo.push())
     except UploadError as exc:
-        detail = f"{_count_of(exc.amount)} could not be uploaded{_first_problem(capture)}; {_hint(remote)}"
+        problem = _first_problem(capture)
+        detail = f"{_count_of(exc.amount)} could not be uploaded{problem}; {_hint(remote, problem)}"
         transfer.failure = _failed("dvc push to", remote, detail, capture)
     except DvcException as exc:
         transfer.failure = _failed("dvc push to", remote, str(exc), capture)
+    except OSError as exc:
+        transfer.failure = _failed("dvc push to", remote, _os_problem(exc, remote), capture)
     transfer.seconds = time.perf_counter() - started
     if transfer.failure is None:
         log.info("dvc push: %d files to %s in %.1f s", transfer.files, _where(remote), transfer.seconds)
@@ -153,11 +169,18 @@ def _first_problem(capture: OutputCapture) -> str:
     return ""
 
 
+def _os_problem(exc: OSError, remote: Remote | None) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}; {_hint(remote, str(exc))}"
+
+
 def _where(remote: Remote | None) -> str:
     return str(remote) if remote is not None else "the DVC remote"
 
 
-def _hint(remote: Remote | None) -> str:
+def _hint(remote: Remote | None, problem: str) -> str:
+    if _UNREACHABLE.search(problem):
+        return _UNREACHABLE_HINT
     if remote is None:
         return _GENERIC_HINT
     scheme = urlsplit(remote.url).scheme if "://" in remote.url else ""

@@ -19,7 +19,7 @@ from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
 from bot.workspace import temporary_worktree
 from bot.workspace_steps import reproduce_base
-from tests.ci_projects import copy_origin, detached_shallow_checkout, publish, push_branch, shallow_clone
+from tests.ci_projects import copy_origin, set_dvc_remote, detached_shallow_checkout, publish, push_branch, shallow_clone
 from tests.projects import write_files
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -194,6 +194,27 @@ def test_stale_lock_reruns_stages_with_reasons_and_warns(origin, tmp_path):
     assert model_md5 is not None
     digest = model_md5.group(1)
     assert (origin.remote / "files" / "md5" / digest[:2] / digest[2:]).is_file()
+
+
+def test_a_failing_push_is_exit_3_with_the_report_of_what_ran(origin, tmp_path):
+    clone = shallow_clone(origin, tmp_path / "clone")
+    not_a_directory = tmp_path / "remote-file"
+    not_a_directory.write_text("a file where the remote's directory should be\n")
+    set_dvc_remote(clone, str(not_a_directory), local=True)
+
+    outcome, _ = run_job(clone, tmp_path, base="main", pull=False, push=True)
+
+    assert outcome.exit_code == 3
+    pipeline = outcome.report.pipeline
+    assert pipeline["failure"]["step"] == "dvc push"
+    message = pipeline["failure"]["message"]
+    assert message.startswith(f"dvc push to remote 'storage' ({not_a_directory}) failed: ")
+    assert "check that the directory exists and the job can read it" in message
+    # The pipeline ran and its results are reported: a push failure loses nothing but the upload.
+    statuses = {stage["name"]: stage["status"] for stage in pipeline["stages"]}
+    assert statuses["prepare"] == statuses["train"] == "ran" and "failed" not in statuses.values()
+    assert outcome.report.summary == "3 improved" and outcome.report.metrics
+    assert "> [!CAUTION]\n> **dvc push to remote 'storage'" in outcome.markdown
 
 
 def test_no_repro_lists_stale_stages_and_warns_without_running(origin, tmp_path):

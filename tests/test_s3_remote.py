@@ -2,12 +2,13 @@
 
 import json
 import shutil
+import socket
 
 import pytest
 
 from bot.context import Context
 from bot.job import ReportOptions, run_report
-from tests.ci_projects import publish, shallow_clone
+from tests.ci_projects import publish, set_dvc_remote, shallow_clone
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -93,4 +94,23 @@ def test_missing_credentials_fail_the_pull_naming_the_remote_and_still_report(s3
     assert "Unable to locate credentials" in message and "AWS_ACCESS_KEY_ID" in message
     report = json.loads((tmp_path / "bundle" / "report.json").read_text())
     assert report["verdict"] == "failed" and report["pipeline"]["failed"] == message
+    assert outcome.markdown.startswith("## ❌ Pipeline failed: dvc pull from remote 'storage'")
+
+
+def test_an_unreachable_endpoint_fails_the_pull_with_what_to_check(s3_origin, tmp_path):
+    clone = shallow_clone(s3_origin, tmp_path / "clone", local_remote=False)
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    set_dvc_remote(clone, f"s3://{BUCKET}/{tmp_path.name}", local=True, endpointurl=closed)
+
+    outcome, _ = run_job(clone, tmp_path)
+
+    assert outcome.exit_code == 3
+    message = outcome.report.pipeline["failure"]["message"]
+    assert message.startswith(f"dvc pull from remote 'storage' (s3://{BUCKET}/{tmp_path.name}) failed: 2 files")
+    assert f"Could not connect to the endpoint URL: \"{closed}/" in message
+    assert message.endswith("the job could not reach the remote: check its url (and endpointurl), and that the CI "
+                            "network (proxy, firewall) lets the job through")
+    assert "AWS_ACCESS_KEY_ID" not in message  # credentials are not what is wrong
     assert outcome.markdown.startswith("## ❌ Pipeline failed: dvc pull from remote 'storage'")
