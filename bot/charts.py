@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import functools
 import hashlib
 import math
 import multiprocessing
@@ -9,7 +11,7 @@ import os
 import re
 import threading
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -38,7 +40,8 @@ class ChartRenderer:
     Markdown). A warm worker is forked at the start and imports matplotlib while DVC loads; small
     plot data is sent to it. Large plot data is costly to pickle, so then fresh workers are forked
     after the plots are read and inherit the data in memory; only the small Charts travel back.
-    Falls back to this process where fork is unavailable or unsafe (other threads running)."""
+    While they import matplotlib the warm worker draws too, taking the next plot whenever it is
+    free. Falls back to this process where fork is unavailable or unsafe (other threads running)."""
 
     # Above this many points in all plots, inheriting the data beats pickling it to the warm worker.
     LARGE_DATA_POINTS = 50_000
@@ -77,16 +80,22 @@ class ChartRenderer:
         plots = list(plots)
         large = sum(len(plot.datapoints) for plot in plots) > self.LARGE_DATA_POINTS
         if large and self.workers > 0 and self._fork_is_safe(allow_pool_threads=True):
-            self._shutdown()  # its threads go with it, so the fork below copies a single thread
             self.mode = "inherit"
+            # One core each: the warm worker counts as one.
+            count = max(1, min(self.workers - len(self._pools), len(plots)))
             inheriting = ProcessPoolExecutor(
-                min(self.workers, len(plots)),
+                count,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_adopt,
                 initargs=(plots, images_dir, labels),  # inherited through fork, not pickled
             )
+            submitters = [functools.partial(inheriting.submit, _render_adopted)] * count
+            if self._pools:
+                # The new workers import matplotlib first; meanwhile the warm one draws, its data sent over.
+                warm = self._pools[0]
+                submitters.append(lambda index: warm.submit(render_chart, plots[index], images_dir, labels))
             self._pools.append(inheriting)
-            futures = [inheriting.submit(_render_adopted, index) for index in range(len(plots))]
+            futures = _hand_out(len(plots), submitters)
         elif self._pools:
             self.mode = "warm"
             futures = [self._pools[0].submit(render_chart, plot, images_dir, labels) for plot in plots]
@@ -103,6 +112,41 @@ class ChartRenderer:
 
     def __exit__(self, *exc_info) -> None:
         self._shutdown()
+
+
+def _hand_out(count: int, submitters: list[Callable[[int], Future]]) -> list[Future]:
+    """Futures of `count` tasks, handed out one at a time: each submitter takes the next task when its
+    last one is done, so a worker that is busy starting up takes fewer."""
+    results: list[Future] = [Future() for _ in range(count)]
+    waiting = collections.deque(range(count))
+    lock = threading.Lock()
+
+    def take_next(submit: Callable[[int], Future]) -> None:
+        while True:
+            with lock:
+                if not waiting:
+                    return
+                index = waiting.popleft()
+            try:
+                submitted = submit(index)
+            except Exception as exc:  # a broken or shut-down pool: its tasks fail, none waits forever
+                results[index].set_exception(exc)
+                continue
+            submitted.add_done_callback(lambda done, index=index: finished(done, index, submit))
+            return
+
+    def finished(done: Future, index: int, submit: Callable[[int], Future]) -> None:
+        if done.cancelled():
+            results[index].cancel()
+        elif done.exception() is not None:
+            results[index].set_exception(done.exception())
+        else:
+            results[index].set_result(done.result())
+        take_next(submit)
+
+    for submit in submitters:
+        take_next(submit)
+    return results
 
 
 def _is_pool_thread(thread: threading.Thread) -> bool:

@@ -266,3 +266,38 @@ def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, 
     assert result["same"]
     for image in result["images"]:
         assert (tmp_path / "inline" / image).read_bytes() == (tmp_path / "parallel" / image).read_bytes()
+
+
+def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.charts import _hand_out
+
+    taken = {"slow": 0, "fast": 0}
+
+    def work(name, delay, index):
+        taken[name] += 1
+        time.sleep(delay)
+        return index * 10
+
+    with ThreadPoolExecutor(1) as slow, ThreadPoolExecutor(1) as fast:
+        futures = _hand_out(12, [
+            lambda index: slow.submit(work, "slow", 0.5, index),
+            lambda index: fast.submit(work, "fast", 0.0, index),
+        ])
+        assert [future.result(timeout=10) for future in futures] == [index * 10 for index in range(12)]
+    assert taken["slow"] <= 2 and taken["slow"] + taken["fast"] == 12
+
+
+def test_hand_out_fails_the_tasks_of_a_pool_that_is_gone_and_never_hangs():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.charts import _hand_out
+
+    gone = ThreadPoolExecutor(1)
+    gone.shutdown()
+    futures = _hand_out(3, [lambda index: gone.submit(str, index)])
+    for future in futures:
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            future.result(timeout=5)
