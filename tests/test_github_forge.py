@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 import zlib
@@ -22,6 +23,7 @@ from bot.report.model import Report, RevisionInfo
 from bot.report.render import render
 from tests.servers.github import (
     ACTIONS_BOT,
+    GRAPHQL,
     Account,
     CONTRIBUTOR,
     MAINTAINER,
@@ -195,6 +197,28 @@ def test_a_github_app_token_owns_the_comments_of_the_login_it_is_told(github, tm
 
     assert published.action == UPDATED and published.comment_url == mine["html_url"]
     assert actions["body"].endswith("by the Actions bot")
+
+
+def test_a_github_app_token_finds_its_own_login_through_graphql(github, tmp_path):
+    mine = github.add_comment(7, marker("default", HEAD_SHA) + "\nold", APP_BOT)
+    actions = github.add_comment(7, marker("default", HEAD_SHA) + "\nby the Actions bot", ACTIONS_BOT)
+
+    published = post(github, make_report(tmp_path), tmp_path, token=APP_TOKEN)
+
+    assert published.action == UPDATED and published.comment_url == mine["html_url"]
+    assert actions["body"].endswith("by the Actions bot")
+    assert len(github.calls_of(GRAPHQL)) == 1 and len(github.comments(7)) == 2  # updated, none added
+
+
+def test_when_graphql_cannot_say_who_the_token_is_it_is_taken_for_the_actions_bot(github, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="bot")
+    github.fail(GRAPHQL, 403, {"message": "Resource not accessible by integration"})
+    mine = github.add_comment(7, marker("default", HEAD_SHA) + "\nold", ACTIONS_BOT)
+
+    published = post(github, make_report(tmp_path), tmp_path)
+
+    assert published.action == UPDATED and published.comment_url == mine["html_url"]
+    assert "could not ask GitHub which bot this token posts as (403); taking github-actions[bot]" in caplog.text
 
 
 def test_an_older_run_does_not_overwrite_the_report_on_a_newer_head(github, tmp_path):

@@ -17,7 +17,7 @@ FORK = "fork"  # "true" when the PR's head lives in another repository
 FIND_PULL_BY_HEAD = "find_pull_by_head"  # "owner:branch" to look the PR up by (workflow_run from a fork)
 SECONDS_BETWEEN_REQUESTS = "seconds_between_requests"
 SECONDS_BETWEEN_WRITES = "seconds_between_writes"
-BOT_LOGIN = "bot_login"  # who posts for a GitHub App token, which may not read GET /user
+BOT_LOGIN = "bot_login"  # who posts for a GitHub App token, where GitHub will not say (GET /user, GraphQL)
 
 PULL_REQUEST_TARGET_REFUSED = (
     "refusing to run on a pull_request_target event: it runs with a write token, and checking out and "

@@ -187,12 +187,25 @@ class GitHubForge:
             except GithubException as exc:
                 if exc.status != 403:
                     raise self._refused(exc, "reading the token's user (GET /user)") from None
-                # An installation token: Actions' own, or a GitHub App's, named by MRBOT_BOT_LOGIN.
-                self._own = (self._context.extra.get(BOT_LOGIN, ACTIONS_LOGIN), ACTIONS_TYPE)
+                # An installation token (Actions' own or a GitHub App's): a bot.
+                self._own = (self._context.extra.get(BOT_LOGIN) or self._viewer_login(), ACTIONS_TYPE)
             except requests.RequestException as exc:
                 raise self._unreachable(exc, "reading the token's user (GET /user)") from None
             log.debug("own comments are those by %s", self._own[0])
         return self._own
+
+    def _viewer_login(self) -> str:
+        """The login an installation token posts as ("my-app[bot]"): GraphQL's `viewer` answers it
+        where GET /user does not. Actions' own bot when even that fails."""
+        try:
+            _, answer = self._client.requester.graphql_query("query { viewer { login } }", {})
+            return str(answer["data"]["viewer"]["login"])
+        except (GithubException, requests.RequestException, KeyError, TypeError) as exc:
+            log.warning(
+                "could not ask GitHub which bot this token posts as (%s); taking %s (set MRBOT_BOT_LOGIN "
+                "for a GitHub App's token)", getattr(exc, "status", None) or type(exc).__name__, ACTIONS_LOGIN
+            )
+            return ACTIONS_LOGIN
 
     def report_comments(self, report_id: str) -> list[Comment]:
         login, user_type = self._identity()

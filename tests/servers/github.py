@@ -270,6 +270,9 @@ class Fault:
     times: int
 
 
+GRAPHQL = "graphql"  # what calls_of() and fail() name the GraphQL endpoint
+
+
 @dataclass(frozen=True)
 class Call:
     operation_id: str
@@ -360,6 +363,8 @@ class FakeGitHub:
 
     def _handle(self, request: Request) -> Response:
         with self._lock:  # GitHub serializes a repository's writes; so does the fake
+            if (request.method, request.path) == ("POST", "/graphql"):
+                return self._graphql(request)
             found = self.spec.match(request.method, request.path)
             if found is None:
                 return self._violation(f"{request.method} {request.path} is not in GitHub's REST description", 404)
@@ -380,6 +385,24 @@ class FakeGitHub:
             if data is None:
                 return Response(status=status, headers=headers)
             return json_response(data, status, headers)
+
+    def _graphql(self, request: Request) -> Response:
+        """GitHub's GraphQL endpoint (not in the REST description), for the one query mrbot sends:
+        who the token is. It answers for installation tokens too, as GitHub's does."""
+        body = json.loads(request.get_data() or b"{}")
+        self.calls.append(Call(GRAPHQL, "POST", request.path, {}, body, request.headers.get("Authorization", "")))
+        token = self._token(request)
+        if isinstance(token, tuple):
+            status, data, headers = token
+            return json_response(data, status, headers)
+        for fault in self._faults:
+            if fault.operation_id == GRAPHQL and fault.times > 0:
+                fault.times -= 1
+                return json_response(fault.body or {"message": "Server Error"}, fault.status, fault.headers)
+        if " ".join(str(body.get("query", "")).split()) != "query { viewer { login } }":
+            self.violations.append(f"a GraphQL query the fake does not know: {body.get('query')!r}")
+            return json_response({"errors": [{"message": "unknown query", "type": "UNKNOWN"}]}, 200)
+        return json_response({"data": {"viewer": {"login": token.account.login}}}, 200)
 
     def _violation(self, message: str, status: int = 400) -> Response:
         self.violations.append(message)
