@@ -408,7 +408,8 @@ def _copy_images(plot: PlotData, images_dir: Path, stem: str, labels: dict[str, 
 
 
 def _mermaid_text(text: str) -> str:
-    return re.sub(r'["`<>\n\r]', " ", text)[:80]
+    # Mermaid reads "%%{init: ...}%%" anywhere in a chart as its configuration (theme, CSS, fonts).
+    return re.sub(r'["`<>\n\r%{}]', " ", text)[:80]
 
 
 def _downsample(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:

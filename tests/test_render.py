@@ -139,6 +139,33 @@ def test_mermaid_from_a_bundle_is_dropped_unless_it_is_what_mrbot_writes():
     assert from_json(data, "r.json").charts[0].mermaid == ""
 
 
+def test_a_hostile_bundle_can_run_no_gitlab_quick_action_ping_or_link_an_issue():
+    # Every string of a bundle from a fork is the attacker's; GitLab runs "/merge" at a line start.
+    data = to_json(sample_report())
+    data["summary"] = "/merge"
+    data["metrics"][0]["name"] = "/approve cc @_infra-team fixes #1 !2 %m3 &4"
+    data["pipeline"] = {
+        "summary": "/close",
+        "failed": "/unapprove",
+        "log_tail": "Traceback\n</p>\n/merge\r/approve\n```\n/close",
+        "failure": {"stage": "/title pwned"},
+        "stages": [{"name": "/label ~bug", "status_text": "/reopen", "time": "/draft", "why": "/assign @me"}],
+        "stale_warning": "/rebase",
+        "base": {"note": "/approve", "log_tail": "/merge"},
+    }
+    rendered = render(from_json(data, "r.json"))
+    assert [line for line in rendered.splitlines() if line.startswith("/")] == []
+    assert "@_" not in rendered and "@\\_" not in rendered
+    for reference in ("#1", "!2", "%m3", "&4"):
+        assert reference not in rendered.replace("&amp;", "&")
+
+
+def test_mermaid_configuration_directives_never_reach_the_chart():
+    data = to_json(sample_report())
+    data["plots"][0]["mermaid"] = "xychart-beta\n    title \"%%{init: {'theme':'dark'}}%% x\"\n    line [1]"
+    assert from_json(data, "r.json").charts[0].mermaid == ""
+
+
 def test_deeply_nested_bundle_json_is_bad_input(tmp_path):
     from bot.report.bundle import read_bundle
 

@@ -17,8 +17,8 @@ SCHEMA_VERSION = 1
 PIPELINE_FAILED = "failed"
 OVERALL_VERDICTS = (REGRESSED, IMPROVED, CHANGED, UNCHANGED, PIPELINE_FAILED)
 # Image paths in a bundle are names we generated; anything else in report.json is refused.
-_IMAGE_PATH = re.compile(r"^images/[A-Za-z0-9._-]{1,120}$")
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+_IMAGE_PATH = re.compile(r"images/[A-Za-z0-9._-]{1,120}")  # whole strings: fullmatch
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def from_json(data: Any, source: str) -> Report:
 
 def _revision(raw: Any, key: str) -> RevisionInfo:
     sha = str(raw["sha"])
-    if not _SHA.match(sha):
+    if not _SHA.fullmatch(sha):
         raise ValueError(f"{key}.sha is not a commit sha")
     return RevisionInfo(str(raw["rev"]), sha)
 
@@ -162,7 +162,7 @@ def _revision(raw: Any, key: str) -> RevisionInfo:
 def _chart(raw: dict[str, Any]) -> Chart:
     images = [str(path) for path in raw.get("images", [])]
     for path in images:
-        if not _IMAGE_PATH.match(path):
+        if not _IMAGE_PATH.fullmatch(path):
             raise ValueError(f"plots[].images has an unexpected path {path!r}")
     return Chart(
         plot_id=str(raw["id"]),
@@ -177,7 +177,7 @@ def _chart(raw: dict[str, Any]) -> Chart:
 
 # The only Mermaid mrbot writes (bot/charts.py); anything else in a bundle is dropped, not posted.
 _MERMAID_LINE = re.compile(
-    r'xychart-beta( horizontal)?|    title "[^"`<>\n]*"|    x-axis \[[^\]`<>\n]*\]|    (line|bar) \[[-0-9.eE+, ]*\]'
+    r'xychart-beta( horizontal)?|    title "[^"`<>\n%{}]*"|    x-axis \[[^\]`<>\n%{}]*\]|    (line|bar) \[[-0-9.eE+, ]*\]'
 )
 
 
