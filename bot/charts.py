@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import re
 import threading
+import warnings
 from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -174,10 +175,31 @@ def _render_adopted(index: int) -> Chart:
 
 
 def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
+    """The chart of one plot. One that matplotlib cannot draw (values at the ends of the float range,
+    say) is a chart with a note saying so: the rest of the report stands."""
+    try:
+        return _draw_chart(plot, images_dir, labels)
+    except Exception as exc:  # noqa: BLE001 - whatever the drawing library raises
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        return Chart(plot.id, plot.title, plot.template,
+                     notes=[*plot.errors, f"could not be drawn ({type(exc).__name__}: {reason})"])
+
+
+def _draw_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
     notes = list(plot.errors)
     stem = file_stem(plot.id)
     if plot.template == "image":
         return _copy_images(plot, images_dir, stem, labels, notes)
+    import matplotlib
+
+    # Titles and labels are names from the user's files, not math: a "$" stays a dollar sign.
+    # Numeric warnings (overflow near the float range's ends) say nothing a reader can act on.
+    with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _draw_figure(plot, images_dir, labels, notes, stem)
+
+
+def _draw_figure(plot: PlotData, images_dir: Path, labels: dict[str, str], notes: list[str], stem: str) -> Chart:
     present = {point["rev"] for point in plot.datapoints}
     notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
     if not plot.datapoints:

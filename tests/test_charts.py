@@ -301,3 +301,24 @@ def test_hand_out_fails_the_tasks_of_a_pool_that_is_gone_and_never_hangs():
     for future in futures:
         with pytest.raises(RuntimeError, match="after shutdown"):
             future.result(timeout=5)
+
+
+def test_a_plot_matplotlib_cannot_draw_is_a_note_and_the_other_charts_stand(tmp_path):
+    extreme = PlotData("extreme.csv", "extreme.csv", "linear", x="step", y="loss", datapoints=[
+        {"rev": rev, "step": step, "loss": step, "field": "loss"} for rev in (BASE, HEAD) for step in ("-1.7e308", "1.7e308")
+    ])
+    fine = curve_plots(1, 20)[0]
+
+    broken, drawn = render_charts([extreme, fine], tmp_path, LABELS)
+
+    assert broken.images == [] and len(broken.notes) == 1
+    assert broken.notes[0].startswith("could not be drawn (") and "\n" not in broken.notes[0]
+    assert drawn.images and (tmp_path / drawn.images[0]).read_bytes().startswith(b"\x89PNG")
+
+
+def test_dollar_signs_in_titles_are_text_not_math(tmp_path):
+    points = [{"rev": HEAD, "step": i, "y": i, "field": "y"} for i in range(3)]
+    plot = PlotData("cost", r"cost in $\frac{$", "linear", x="step", y="y", y_label="$ per run $x^2$",
+                    datapoints=points)
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert chart.images and not [note for note in chart.notes if note.startswith("could not be drawn")]
