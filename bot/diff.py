@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -88,8 +89,14 @@ def find_rule(rules: list[MetricRule], path: str, name: str) -> MetricRule | Non
     return None
 
 
+# Integers beyond this are no float (JSON and YAML allow them): they are compared as text.
+_LARGEST_FLOAT_INT = int(sys.float_info.max)
+
+
 def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, float) or -_LARGEST_FLOAT_INT <= value <= _LARGEST_FLOAT_INT
 
 
 def _single(value: Any) -> Any:
@@ -124,7 +131,8 @@ def compare_metric(
     if not (is_number(old) and is_number(new)):
         if old == new:
             return row(UNCHANGED)
-        note = "not a number: compared as text"
+        too_large = any(isinstance(value, int) and not isinstance(value, bool) for value in (old, new))
+        note = "too large for a float: compared as text" if too_large else "not a number: compared as text"
         return row(CHANGED)
     if not math.isfinite(new):
         note = f"head value is {new}"

@@ -151,3 +151,10 @@ def test_overall_verdict_and_summary():
     assert overall_verdict({UNCHANGED: 4}) == UNCHANGED
     assert summarize({REGRESSED: 1, UNCHANGED: 3, IMPROVED: 2}) == "2 improved, 1 regressed, 3 unchanged"
     assert summarize({}) == "no metrics"
+
+
+def test_an_integer_beyond_the_float_range_is_compared_as_text():
+    huge = 10**400
+    row = compare_metric("m.json", "acc", 0.5, huge)
+    assert (row.verdict, row.note, row.change) == ("changed", "too large for a float: compared as text", None)
+    assert compare_metric("m.json", "acc", huge, huge).verdict == "unchanged"
