@@ -20,6 +20,7 @@ from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.bundle import write_bundle
 from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
+from bot.report.render import check_template
 from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
 from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_base, run_steps
 
@@ -121,6 +122,8 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
     fail_on_regression = (
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
     )
+    if options.template or config.template:
+        check_template(options.template or config.template)  # before minutes of pipeline, not after
     base = choose_base(root, options, context)
     head = workspace.head(root)
     if context.head_sha and context.forge != LOCAL:

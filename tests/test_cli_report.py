@@ -264,3 +264,40 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path, capsys):
 def test_report_id_from_the_command_line_is_checked(demo_project, capsys):
     code, _, err = run(["report", str(demo_project), "--dry-run", "--id", "x -->"], capsys)
     assert code == 2 and "--id / MRBOT_ID must be" in err
+
+
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("{{ foo }}\n", "'foo' is undefined; see README 'Template context' for the names"),
+        ("{{ 1 / 0 }}\n", "the template failed (ZeroDivisionError: division by zero); fix it"),
+    ],
+)
+def test_a_template_that_fails_at_render_keeps_the_bundle(demo_project, tmp_path, capsys, template, message):
+    user_template = tmp_path / "mine.md.j2"
+    user_template.write_text(template)
+    bundle = tmp_path / "bundle"
+
+    code, _, err = run(["report", str(demo_project), "--base", "main", "--no-pull", "--no-repro",
+                        "--out", str(bundle), "--template", str(user_template)], capsys)
+
+    errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
+    assert code == 2 and errors == [f"mrbot: error: {user_template}: {message}"]
+    # Nothing of the report is lost: the data, the metrics file, and report.md in the built-in layout.
+    assert json.loads((bundle / "report.json").read_text())["summary"] == "3 improved"
+    assert (bundle / "metrics.txt").is_file()
+    assert (bundle / "report.md").read_text().startswith("## ✅ Model improved: 3 improved")
+
+
+@pytest.mark.parametrize("content", [b"{% for %}\n", b"\xff{{ summary }}\n"])
+def test_a_broken_template_stops_the_job_before_the_pipeline_runs(demo_project, tmp_path, capsys, content):
+    (demo_project / "src" / "train.py").write_text("raise SystemExit('the pipeline ran')\n")
+    user_template = tmp_path / "broken.md.j2"
+    user_template.write_bytes(content)
+
+    code, out, err = run(["report", str(demo_project), "--base", "main", "--dry-run", "--template",
+                          str(user_template)], capsys)
+
+    errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
+    assert code == 2 and out == "" and len(errors) == 1 and errors[0].startswith(f"mrbot: error: {user_template}")
+    assert "the pipeline ran" not in err and "Running stage" not in err

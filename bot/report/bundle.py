@@ -24,13 +24,20 @@ MAX_IMAGES_TOTAL_BYTES = 50 * 1024 * 1024
 
 
 def write_bundle(report: Report, out_dir: Path, template: Path | None = None) -> str:
-    """Write the bundle (images are already in out_dir/images) and return the Markdown."""
+    """Write the bundle (images are already in out_dir/images) and return the Markdown. When the
+    user's template fails, report.md is rendered with the built-in one before the error goes on."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    markdown = render(report, template)
-    (out_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
     # Compact: json's C encoder only serves dumps without indent, and the file is for machines.
     (out_dir / REPORT_JSON).write_text(json.dumps(to_json(report), default=str) + "\n", encoding="utf-8")
     write_openmetrics(report, out_dir)
+    try:
+        markdown = render(report, template)
+    except BadInput:
+        if template is None:
+            raise
+        (out_dir / REPORT_MD).write_text(render(report), encoding="utf-8")
+        raise
+    (out_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
     return markdown
 
 

@@ -188,16 +188,31 @@ def render(
     """`image_url` maps a bundle path (images/x.png) to where the forge serves it; None means
     images cannot be shown (Mermaid and tables stand in)."""
     template_path = template or DEFAULT_TEMPLATE
-    if not template_path.is_file():
-        raise BadInput(f"{template_path}: template not found; check --template / template in .mrbot.yml")
-    environment = _environment(template_path.parent)
+    compiled = _load(template_path)
     try:
-        compiled = environment.get_template(template_path.name)
         return compiled.render(template_context(report, image_url, detail, images_note))
-    except jinja2.TemplateSyntaxError as exc:
-        raise BadInput(f"{template_path}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         raise BadInput(f"{template_path}: {exc.message}; see README 'Template context' for the names") from None
+    except Exception as exc:  # noqa: BLE001 - a template is code: {{ 1/0 }}, a filter given the wrong type
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise BadInput(f"{template_path}: the template failed ({type(exc).__name__}: {reason}); fix it") from None
+
+
+def check_template(template: Path) -> None:
+    """Load `template`, so a missing file or a syntax error stops the job before the pipeline runs,
+    not after. The names it uses can only be checked against the real report."""
+    _load(template)
+
+
+def _load(template_path: Path) -> jinja2.Template:
+    if not template_path.is_file():
+        raise BadInput(f"{template_path}: template not found; check --template / template in .mrbot.yml")
+    try:
+        return _environment(template_path.parent).get_template(template_path.name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInput(f"{template_path}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{template_path}: not UTF-8 text; save the template as UTF-8") from None
 
 
 def render_within(
