@@ -72,9 +72,22 @@ def open_repo(root: Path) -> Iterator[Any]:
     tqdm.tqdm.monitor_interval = 0
     if not (root / ".dvc").is_dir():
         raise BadInput(f"{root}: has a dvc.yaml but no .dvc directory; run `dvc init` and commit it")
-    with working_directory(root), Repo(str(root)) as repo:
+    with working_directory(root), _opened(Repo, root) as repo:
         _check_pipeline_loads(repo, root)
         yield repo
+
+
+def _opened(repo_class: Any, root: Path) -> Any:
+    from dvc.config import ConfigError
+    from dvc.exceptions import DvcException
+
+    try:
+        return repo_class(str(root))
+    except ConfigError as exc:
+        reason = " ".join(str(exc).split())  # DVC's message spans lines
+        raise BadInput(f"{root / '.dvc' / 'config'}: {reason}; fix it (`dvc config --list` shows what DVC reads)") from None
+    except DvcException as exc:
+        raise BadInput(f"{root}: DVC cannot open the repository: {describe_error(exc)}") from None
 
 
 def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclude: list[str] | None = None) -> list[PlotData]:
@@ -133,9 +146,10 @@ def _check_pipeline_loads(repo, root: Path) -> None:
     from dvc.exceptions import DvcException
 
     try:
-        repo.index.stages  # noqa: B018 - loading the index parses every dvc.yaml
+        repo.index.stages  # noqa: B018 - loading the index parses every dvc.yaml (and params files)
     except DvcException as exc:
-        raise BadInput(f"{root / 'dvc.yaml'}: {describe_error(exc)}; fix it (dvc repro fails on it too)") from None
+        broken = getattr(exc, "path", None) or "dvc.yaml"  # DVC names the file it could not parse
+        raise BadInput(f"{root / broken}: {describe_error(exc)}; fix it (dvc repro fails on it too)") from None
 
 
 def _values(shown: dict[str, Any], roles: dict[str, str], unreadable: dict[str, dict[str, str]]) -> Values:

@@ -301,3 +301,21 @@ def test_a_broken_template_stops_the_job_before_the_pipeline_runs(demo_project, 
     errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
     assert code == 2 and out == "" and len(errors) == 1 and errors[0].startswith(f"mrbot: error: {user_template}")
     assert "the pipeline ran" not in err and "Running stage" not in err
+
+
+@pytest.mark.parametrize(
+    "broken_file, content, message",
+    [
+        (".dvc/config", "[core\n garbage", "config file error: Parsing failed with several errors. First error at line 1.;"),
+        ("params.yaml", "train: {epochs: [\n", "YAML file structure is corrupted"),
+    ],
+)
+def test_a_broken_dvc_file_is_one_line_naming_it(demo_project, capsys, broken_file, content, message):
+    (demo_project / broken_file).write_text(content)
+
+    code, out, err = run(["report", str(demo_project), "--base", "main", "--dry-run", "--no-pull", "--no-repro"],
+                         capsys)
+
+    errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
+    assert code == 2 and out == "" and len(errors) == 1 and err.rstrip().splitlines()[-1] == errors[0]
+    assert errors[0].startswith(f"mrbot: error: {demo_project / broken_file}: ") and message in errors[0]
