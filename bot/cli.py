@@ -11,12 +11,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 from typing import Mapping, NoReturn, Sequence
 
 from bot import __version__
 from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
-from bot.errors import EXIT_BAD_INPUT, BadInput, MrbotError
+from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, BadInput, MrbotError
 from bot.forges.base import COMMENT_MODES
 from bot.masking import mask, secret_values
 
@@ -28,6 +29,8 @@ EXIT_CODES_HELP = """exit codes:
   2  bad usage or input (the message names the file or option to fix)
   3  the DVC pipeline failed (dvc pull / dvc repro); the report says where
   4  the forge refused (token, permissions, not found); the report is still on disk
+  5  mrbot itself failed (a bug): one line here, the traceback with -v; please report it
+130  interrupted (Ctrl-C); no report
 """
 
 
@@ -167,6 +170,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one masked line, not a traceback (-v shows it)
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        log.error("error: mrbot failed (%s: %s); this is a bug, please report it with the -v log",
+                  type(exc).__name__, reason)
+        log.debug("%s", "".join(traceback.format_exception(exc)))  # in the message, so it is masked too
+        return EXIT_INTERNAL_ERROR
 
 
 def run() -> NoReturn:

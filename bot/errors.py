@@ -5,6 +5,7 @@ EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_FAILED = 3
 EXIT_FORGE_REFUSED = 4
+EXIT_INTERNAL_ERROR = 5  # a bug in mrbot
 
 
 class MrbotError(Exception):

@@ -319,3 +319,28 @@ def test_a_broken_dvc_file_is_one_line_naming_it(demo_project, capsys, broken_fi
     errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
     assert code == 2 and out == "" and len(errors) == 1 and err.rstrip().splitlines()[-1] == errors[0]
     assert errors[0].startswith(f"mrbot: error: {demo_project / broken_file}: ") and message in errors[0]
+
+
+def test_a_bug_in_mrbot_is_one_masked_line_and_exit_5(demo_project, capsys, monkeypatch):
+    import bot.job
+
+    secret = "s3cr3t-value-123"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"unexpected state with {secret}\nsecond line")
+
+    monkeypatch.setattr(bot.job, "build_report", broken)
+    args = ["report", str(demo_project), "--base", "main", "--dry-run", "--no-pull", "--no-repro"]
+
+    code, out, err = run(args, capsys, environ={"MRBOT_TOKEN": secret})
+    assert code == 5 and out == "" and secret not in err
+    assert err.splitlines()[-1] == (
+        "mrbot: error: mrbot failed (RuntimeError: unexpected state with ***); this is a bug, please report it "
+        "with the -v log"
+    )
+
+    # With -v the traceback is there for the bug report, masked like every log line.
+    code = main(["-v", *args], environ={"MRBOT_TOKEN": secret})
+    err = capsys.readouterr().err
+    assert code == 5 and "Traceback (most recent call last)" in err and ", in broken\n" in err
+    assert secret not in err
