@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.diff import HIGHER, LOWER, MetricRule, Threshold
-from bot.errors import BadInput
+from bot.errors import BadInput, brief
 
 DEFAULT_FILE = ".mrbot.yml"
 _TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots"}
@@ -37,24 +37,38 @@ def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
         return Config()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise BadInput(f"{path}:{where} is not valid YAML; fix the syntax") from None
+    except (RecursionError, ValueError):
+        # PyYAML recurses once per nesting level, and int() refuses numbers of over 4300 digits.
+        raise BadInput(f"{path}: nests too deeply or holds too long a number; simplify it") from None
     return parse_config(raw, str(path), base_dir=path.parent)
 
 
 def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
     if not isinstance(raw, dict):
         raise BadInput(f"{source}: expected a mapping of settings at the top level")
-    unknown = sorted(set(raw) - _TOP_LEVEL_KEYS)
+    unknown = sorted(set(raw) - _TOP_LEVEL_KEYS, key=str)  # keys may be numbers or dates too
     if unknown:
-        raise BadInput(f"{source}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}")
-    report_id = check_report_id(str(raw.get("id", "default")), f"{source}: id")
+        raise BadInput(f"{source}: unknown key {brief(unknown[0])}; allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}")
+    # Checked before str(): a list built of YAML aliases is small, its text is not.
+    report_id = raw.get("id")
+    if report_id is None:
+        report_id = "default"
+    elif isinstance(report_id, bool) or not isinstance(report_id, (str, int, float)):
+        raise BadInput(f"{source}: id must be 1-64 letters, digits, '.', '_' or '-', not {brief(report_id)}")
+    report_id = check_report_id(str(report_id), f"{source}: id")
     fail = raw.get("fail_on_regression", False)
     if not isinstance(fail, bool):
         raise BadInput(f"{source}: fail_on_regression must be true or false")
     template = raw.get("template")
+    if template is not None and not isinstance(template, str):
+        raise BadInput(f"{source}: template must be the path of a Jinja2 template, relative to the file, "
+                       f"not {brief(template)}")
     plots = raw.get("plots") or {}
     if not isinstance(plots, dict) or set(plots) - {"include", "exclude"}:
         raise BadInput(f"{source}: plots takes 'include' and/or 'exclude' lists of plot ids or globs")
@@ -80,13 +94,14 @@ def _metric_rules(raw: Any, source: str) -> list[MetricRule]:
         raise BadInput(f"{source}: metrics must map a metric name or glob to {{direction, threshold}}")
     rules = []
     for pattern, settings in raw.items():
-        where = f"{source}: metrics.{pattern}"
+        name = str(pattern)  # keys are scalars (YAML refuses a list as a key), so str() is cheap
+        where = f"{source}: metrics.{name if name.isprintable() else brief(name)}"  # one line, even for "a\nb"
         if not isinstance(settings, dict) or set(settings) - {"direction", "threshold"}:
             raise BadInput(f"{where}: takes 'direction' (higher/lower) and/or 'threshold'")
         direction = settings.get("direction")
         if direction not in (None, HIGHER, LOWER):
-            raise BadInput(f"{where}.direction must be 'higher' or 'lower', not {direction!r}")
-        rules.append(MetricRule(str(pattern), direction, parse_threshold(settings.get("threshold"), where)))
+            raise BadInput(f"{where}.direction must be 'higher' or 'lower', not {brief(direction)}")
+        rules.append(MetricRule(name, direction, parse_threshold(settings.get("threshold"), where)))
     return rules
 
 
@@ -96,10 +111,10 @@ def parse_threshold(raw: Any, where: str) -> Threshold | None:
         return None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
         return Threshold(absolute=float(raw))
-    match = _RELATIVE.match(str(raw))
+    match = _RELATIVE.match(raw) if isinstance(raw, str) else None
     if match:
         return Threshold(relative_pct=float(match.group(1)))
-    raise BadInput(f"{where}.threshold must be a non-negative number or a percentage like '1%', not {raw!r}")
+    raise BadInput(f"{where}.threshold must be a non-negative number or a percentage like '1%', not {brief(raw)}")
 
 
 def _string_list(raw: Any, where: str) -> list[str]:
