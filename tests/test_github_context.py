@@ -132,3 +132,58 @@ def test_a_payload_that_is_not_json_or_lacks_a_sha_is_named(tmp_path):
         json.dump(payload, event)
     with pytest.raises(BadInput, match=r"lacks a commit sha in pull_request.head.sha"):
         detect(environ)
+
+
+def _pull(**changes):
+    """A pull_request payload with fields of `pull_request` replaced (head=..., number=...)."""
+    payload = pull_request_event(REPO, 7, HEAD, BASE, API)
+    payload["pull_request"].update(changes)
+    return payload
+
+
+def _run(**changes):
+    payload = workflow_run_event(REPO, HEAD, API, head_repository="fork-contributor/ml-project", head_branch="main")
+    payload["workflow_run"].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "event, payload, message",
+    [
+        ("pull_request", _pull(head={"sha": HEAD, "repo": "str"}), "pull_request.head.repo is not an object"),
+        ("pull_request", _pull(head="str"), "pull_request.head is not an object"),
+        ("pull_request", _pull(number=1e400), "pull_request.number is not a whole number"),
+        ("pull_request", _pull(number="7"), "pull_request.number is not a whole number"),
+        ("pull_request", _pull(number=-1), r"pull_request.number is not a pull request number \(got -1\)"),
+        ("pull_request", _pull(base={"sha": BASE, "ref": ["main"]}), "pull_request.base.ref is not a string"),
+        ("pull_request", {"pull_request": []}, "pull_request is not an object"),
+        ("workflow_run", _run(pull_requests="abc"), "workflow_run.pull_requests is not a list"),
+        ("workflow_run", _run(pull_requests=[5]), r"workflow_run.pull_requests\[\] is not an object"),
+        ("workflow_run", _run(head_repository="x"), "workflow_run.head_repository is not an object"),
+        ("workflow_run", _run(head_branch={"a": 1}), "workflow_run.head_branch is not a string"),
+        ("workflow_run", {"workflow_run": "x"}, "workflow_run is not an object"),
+        ("push", {**push_event(REPO, BASE, HEAD, API), "before": 5}, "before is not a string"),
+    ],
+    ids=["head-repo", "head", "number-inf", "number-text", "number-negative", "base-ref", "pull-request",
+         "pull-requests", "pull-requests-item", "head-repository", "head-branch", "workflow-run", "before"],
+)
+def test_a_payload_field_of_the_wrong_type_is_named(tmp_path, event, payload, message):
+    environ = environ_for(tmp_path, event, payload, sha=HEAD)
+    with pytest.raises(BadInput, match=rf"event.json: in the {event} event payload \(GITHUB_EVENT_PATH\), {message};"):
+        detect(environ)
+
+
+def test_a_deleted_fork_or_a_null_full_name_is_a_fork(tmp_path):
+    for repo in (None, {"full_name": None}):
+        context = detect(environ_for(tmp_path, "pull_request", _pull(head={"sha": HEAD, "repo": repo})))
+        assert context.number == 7 and context.extra[FORK] == "true"
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"pull_request": {"number": ' + "1" * 5000 + "}}"],
+                         ids=["deep", "long-number"])
+def test_a_payload_too_deep_or_with_too_long_a_number_is_named(tmp_path, text):
+    environ = environ_for(tmp_path, "pull_request", {})
+    with open(environ["GITHUB_EVENT_PATH"], "w") as event:
+        event.write(text)
+    with pytest.raises(BadInput, match=r"event.json: the event payload \(GITHUB_EVENT_PATH\) nests too deeply or "):
+        detect(environ)

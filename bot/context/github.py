@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bot.context import GITHUB, Context
-from bot.errors import BadInput
+from bot.errors import BadInput, brief
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -65,6 +65,11 @@ def detect_github(environ: Mapping[str, str], allow_pull_request_target: bool = 
         else:
             # push, workflow_dispatch, schedule, ...: there is no PR, so the report goes on the commit.
             target = _from_commit(payload, environ)
+    except _Malformed as exc:
+        raise BadInput(
+            f"{environ.get('GITHUB_EVENT_PATH')}: in the {event or 'unknown'} event payload (GITHUB_EVENT_PATH), "
+            f"{exc}; is GITHUB_EVENT_NAME right for this payload?"
+        ) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise BadInput(
             f"{environ.get('GITHUB_EVENT_PATH')}: the {event or 'unknown'} event payload lacks {exc}; "
@@ -93,60 +98,99 @@ def _payload(environ: Mapping[str, str]) -> dict[str, Any]:
         raise BadInput(f"{path}: cannot read the event payload (GITHUB_EVENT_PATH): {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{path}: the event payload (GITHUB_EVENT_PATH) is not valid JSON: {exc}") from None
+    except (RecursionError, ValueError):
+        # json recurses once per nesting level, and int() refuses numbers of over 4300 digits.
+        raise BadInput(f"{path}: the event payload (GITHUB_EVENT_PATH) nests too deeply or holds too long a number; "
+                       "is GITHUB_EVENT_PATH the runner's event file?") from None
     if not isinstance(payload, dict):
         raise BadInput(f"{path}: the event payload (GITHUB_EVENT_PATH) is not a JSON object")
     return payload
 
 
 def _from_pull_request(payload: dict[str, Any], repository: str) -> dict[str, Any]:
-    pull = payload["pull_request"]
-    head_repo = (pull["head"].get("repo") or {}).get("full_name", "")
+    pull = _at(payload, "pull_request", dict)
+    # A deleted fork leaves head.repo null.
+    head_repo = _at(pull, "head.repo.full_name", str, "pull_request", default="")
     return {
-        "number": int(pull["number"]),
+        "number": _pull_number(pull, "pull_request"),
         # Not GITHUB_SHA: for pull_request that is a merge commit the PR never contains.
-        "head_sha": _sha(pull["head"]["sha"], "pull_request.head.sha"),
-        "base_sha": _sha(pull["base"]["sha"], "pull_request.base.sha"),
-        "base_ref": str(pull["base"]["ref"]),
+        "head_sha": _sha(_at(pull, "head.sha", object, "pull_request"), "pull_request.head.sha"),
+        "base_sha": _sha(_at(pull, "base.sha", object, "pull_request"), "pull_request.base.sha"),
+        "base_ref": _at(pull, "base.ref", str, "pull_request"),
         "extra": {FORK: "true"} if head_repo.lower() != repository.lower() else {},
     }
 
 
 def _from_workflow_run(payload: dict[str, Any], repository: str) -> dict[str, Any]:
     """The second stage of the fork-safe mode: the run that built the report is described here."""
-    run = payload["workflow_run"]
-    head_sha = _sha(run["head_sha"], "workflow_run.head_sha")
-    ours = [pull for pull in run.get("pull_requests") or [] if _pull_is_in(pull, repository)]
+    run = _at(payload, "workflow_run", dict)
+    head_sha = _sha(_at(run, "head_sha", object, "workflow_run"), "workflow_run.head_sha")
+    pulls = _at(run, "pull_requests", list, "workflow_run", default=[])
+    ours = [pull for pull in pulls if _pull_is_in(pull, repository)]
     if ours:
-        pull = ours[0]
+        pull, where = ours[0], "workflow_run.pull_requests[]"
         return {
-            "number": int(pull["number"]),
+            "number": _pull_number(pull, where),
             "head_sha": head_sha,
-            "base_sha": _sha(pull["base"]["sha"], "workflow_run.pull_requests[].base.sha"),
-            "base_ref": str(pull["base"]["ref"]),
+            "base_sha": _sha(_at(pull, "base.sha", object, where), f"{where}.base.sha"),
+            "base_ref": _at(pull, "base.ref", str, where),
         }
-    head_repo = run.get("head_repository") or {}
+    head_repo = _at(run, "head_repository", dict, "workflow_run", default={})
+    head_name = _at(head_repo, "full_name", str, "workflow_run.head_repository", default="")
     extra: dict[str, str] = {}
-    if run.get("event") in PULL_REQUEST_EVENTS and head_repo.get("full_name", "").lower() != repository.lower():
+    if run.get("event") in PULL_REQUEST_EVENTS and head_name.lower() != repository.lower():
         # GitHub leaves pull_requests empty when the PR comes from a fork; the driver asks the API.
-        extra = {FORK: "true", FIND_PULL_BY_HEAD: f"{head_repo['owner']['login']}:{run['head_branch']}"}
+        owner = _at(head_repo, "owner.login", str, "workflow_run.head_repository")
+        extra = {FORK: "true", FIND_PULL_BY_HEAD: f"{owner}:{_at(run, 'head_branch', str, 'workflow_run')}"}
     return {"number": None, "head_sha": head_sha, "extra": extra}
 
 
 def _pull_is_in(pull: dict[str, Any], repository: str) -> bool:
-    base_repo_url = str(((pull.get("base") or {}).get("repo") or {}).get("url", ""))
+    base_repo_url = _at(pull, "base.repo.url", str, "workflow_run.pull_requests[]", default="")
     return base_repo_url.lower().endswith(f"/repos/{repository.lower()}")
 
 
 def _from_commit(payload: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     head_sha = _sha(_required(environ, "GITHUB_SHA"), "GITHUB_SHA")
-    before = str(payload.get("before") or "")
+    before = _at(payload, "before", str, default="")
     # A push reports against what the branch was before it; a new branch has no "before" (all zeros).
     base_sha = before if payload.get("after") == head_sha and before.strip("0") else ""
     return {"number": None, "head_sha": head_sha, "base_sha": base_sha}
 
 
 def _sha(value: Any, where: str) -> str:
-    text = str(value)
-    if len(text) < 7 or any(char not in "0123456789abcdef" for char in text):
-        raise ValueError(f"a commit sha in {where} (got {text[:50]!r})")
-    return text
+    if not isinstance(value, str) or len(value) < 7 or any(char not in "0123456789abcdef" for char in value):
+        raise ValueError(f"a commit sha in {where} (got {brief(value)})")
+    return value
+
+
+class _Malformed(Exception):
+    """A payload field of the wrong type; the message names it ("pull_request.head is not an object")."""
+
+
+_REQUIRED = object()
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
+
+
+def _at(value: Any, path: str, kind: type, where: str = "", default: Any = _REQUIRED) -> Any:
+    """The `kind` value at the dotted `path` below `value`, which `where` names. The payload is
+    untrusted: a missing or null key is a KeyError unless there is a default, a wrong type _Malformed."""
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            raise _Malformed(f"{where} is not an object")
+        where = f"{where}.{key}" if where else key
+        value = value.get(key)
+        if value is None:
+            if default is _REQUIRED:
+                raise KeyError(where)
+            return default
+    if kind is not object and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise _Malformed(f"{where} is not {_KINDS[kind]}")
+    return value
+
+
+def _pull_number(pull: Any, where: str) -> int:
+    number = _at(pull, "number", int, where)
+    if not 0 < number < 2**53:
+        raise _Malformed(f"{where}.number is not a pull request number (got {brief(number)})")
+    return number
