@@ -97,6 +97,8 @@ def test_run_url_falls_back_to_the_pipeline():
     assert detect_gitlab(environ).run_url.endswith("/pipelines/900")
 
 
-def test_malformed_merge_request_iid_names_the_variable():
-    with pytest.raises(BadInput, match="CI_MERGE_REQUEST_IID"):
-        detect_gitlab({**MR_PIPELINE, "CI_MERGE_REQUEST_IID": "17; rm -rf"})
+@pytest.mark.parametrize("iid", ["17; rm -rf", "²", "١٧", "1" * 5000], ids=["shell", "superscript", "arabic", "long"])
+def test_malformed_merge_request_iid_names_the_variable(iid):
+    # "²" and "١٧" pass str.isdigit() but not int(); 5000 digits is past int()'s limit.
+    with pytest.raises(BadInput, match=r"^CI_MERGE_REQUEST_IID=.{1,60} is not a merge request number; unset it"):
+        detect_gitlab({**MR_PIPELINE, "CI_MERGE_REQUEST_IID": iid})

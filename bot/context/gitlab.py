@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from bot.context import GITLAB, Context
-from bot.errors import BadInput
+from bot.errors import BadInput, brief
 
 # Checked in order: the generic override first, then GitLab's usual name.
 TOKEN_VARIABLES = ("MRBOT_TOKEN", "GITLAB_TOKEN")
@@ -59,8 +60,11 @@ def _merge_request_iid(environ: Mapping[str, str]) -> int | None:
     iid = environ.get("CI_MERGE_REQUEST_IID", "")
     if not iid:
         return None
-    if not iid.isdigit():
-        raise BadInput(f"CI_MERGE_REQUEST_IID={iid!r} is not a merge request number; unset it or fix the job's variables")
+    # Not str.isdigit(): it accepts "²", which int() refuses. Longer than 18 digits is no IID either.
+    if not re.fullmatch(r"[0-9]{1,18}", iid):
+        raise BadInput(
+            f"CI_MERGE_REQUEST_IID={brief(iid)} is not a merge request number; unset it or fix the job's variables"
+        )
     return int(iid)
 
 
