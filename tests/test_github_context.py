@@ -9,6 +9,7 @@ import pytest
 from bot.context import GITHUB, detect
 from bot.context.github import FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput
+from bot.forges.github import ClientOptions, client_options
 from tests.servers.github import (
     actions_environ,
     pull_request_event,
@@ -187,3 +188,14 @@ def test_a_payload_too_deep_or_with_too_long_a_number_is_named(tmp_path, text):
         event.write(text)
     with pytest.raises(BadInput, match=r"event.json: the event payload \(GITHUB_EVENT_PATH\) nests too deeply or "):
         detect(environ)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400", "-1", "61", "soon"])
+def test_client_pacing_out_of_range_names_the_variable(tmp_path, value):
+    environ = environ_for(tmp_path, "pull_request", pull_request_event(REPO, 7, HEAD, BASE, API),
+                          MRBOT_SECONDS_BETWEEN_REQUESTS=value)
+    with pytest.raises(BadInput, match=rf"^MRBOT_SECONDS_BETWEEN_REQUESTS='{value}' is not a number of seconds from 0 to 60$"):
+        client_options(detect(environ).extra)
+    assert client_options({"seconds_between_requests": "60", "seconds_between_writes": "0.5"}) == ClientOptions(
+        seconds_between_requests=60, seconds_between_writes=0.5
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,7 +33,7 @@ from bot.context.github import (
     SECONDS_BETWEEN_REQUESTS,
     SECONDS_BETWEEN_WRITES,
 )
-from bot.errors import BadInput, ForgeRefused
+from bot.errors import BadInput, ForgeRefused, brief
 from bot.forges.base import MARKER, Comment, ImagesUnavailable
 from bot.publish import STATUS_DESCRIPTION_LIMIT
 from bot.report.bundle import images_for_upload
@@ -44,6 +45,7 @@ COMMENT_LIMIT = 65_536  # GitHub answers 422 for a longer comment body
 ACTIONS_LOGIN, ACTIONS_TYPE = "github-actions[bot]", "Bot"
 _REF_UPDATE_ATTEMPTS = 3
 DOCS_FORKS = "https://github.com/mrbot-dev/mrbot/blob/v0/docs/github.md#forks"
+MAX_SECONDS_BETWEEN = 60  # MRBOT_SECONDS_BETWEEN_*: a minute per request is pacing enough
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,15 @@ def client_options(extra: Mapping[str, str]) -> ClientOptions:
     for key in (SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES):
         if key in extra:
             try:
-                values[key] = float(extra[key])
+                seconds = float(extra[key])
             except ValueError:
-                raise BadInput(f"MRBOT_{key.upper()}={extra[key]!r} is not a number of seconds") from None
+                seconds = math.nan  # refused just below
+            # float() also takes "inf" and "nan", on which the client's timestamps overflow.
+            if not 0 <= seconds <= MAX_SECONDS_BETWEEN:
+                raise BadInput(
+                    f"MRBOT_{key.upper()}={brief(extra[key])} is not a number of seconds from 0 to {MAX_SECONDS_BETWEEN}"
+                )
+            values[key] = seconds
     return ClientOptions(**values)
 
 
