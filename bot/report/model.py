@@ -146,9 +146,9 @@ def from_json(data: Any, source: str) -> Report:
             gate_failed=bool(data.get("gate_failed", False)),
             version=str(data.get("mrbot_version", "")),
             target=dict(data.get("target") or {}),
-            pipeline=dict(data.get("pipeline") or {}),
+            pipeline=_pipeline(data.get("pipeline") or {}),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
 
 
@@ -184,6 +184,81 @@ _MERMAID_LINE = re.compile(
 def _mermaid(text: str) -> str:
     lines = text.splitlines()
     return text if lines and all(_MERMAID_LINE.fullmatch(line) for line in lines) else ""
+
+
+# The `pipeline` object as bot/pipeline_section.py writes it and the templates read it: key -> (check,
+# default). A missing key gets its default, as the templates read most keys without .get(); an
+# unknown key is dropped rather than refused, so a bundle from a newer mrbot still posts, and no
+# unchecked value reaches a template.
+def _is(*types: type, name: str) -> Any:
+    def check(value: Any, where: str) -> Any:
+        # bool is an int to isinstance; true is not a number of files
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            raise ValueError(f"{where} is not {name}")
+        return value
+    return check
+
+
+_STR = _is(str, name="a string")
+_BOOL = _is(bool, name="true or false")
+_NUMBER = _is(int, float, name="a number")
+_OPTIONAL_INT = _is(int, type(None), name="an integer or null")
+
+
+def _list_of(item: Any) -> Any:
+    def check(value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise ValueError(f"{where} is not a list")
+        return [item(element, f"{where}[{index}]") for index, element in enumerate(value)]
+    return check
+
+
+def _object(spec: dict[str, tuple[Any, Any]], optional: bool = False) -> Any:
+    def check(value: Any, where: str) -> dict[str, Any] | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is not an object{' or null' if optional else ''}")
+        return {key: test(value.get(key, default), f"{where}.{key}") for key, (test, default) in spec.items()}
+    return check
+
+
+_STRINGS = _list_of(_STR)
+_TRANSFER = _object({
+    "remote": (_STR, ""), "files": (_is(int, name="an integer"), 0), "seconds": (_NUMBER, 0.0),
+    "time": (_STR, ""), "note": (_STR, ""), "to_rebuild": (_STRINGS, []),
+}, optional=True)
+_PIPELINE = _object({
+    "failed": (_STR, ""),
+    "failure": (_object({
+        "step": (_STR, ""), "stage": (_STR, ""), "exit_code": (_OPTIONAL_INT, None), "message": (_STR, ""),
+    }, optional=True), None),
+    "log_tail": (_STR, ""),
+    "ran_pipeline": (_BOOL, False),
+    "stages": (_list_of(_object({
+        "name": (_STR, ""), "status": (_STR, ""), "status_text": (_STR, ""), "seconds": (_NUMBER, 0.0),
+        "time": (_STR, ""), "reasons": (_STRINGS, []), "why": (_STR, ""),
+    })), []),
+    "pull": (_TRANSFER, None),
+    "push": (_TRANSFER, None),
+    "data_changes": (_list_of(_object({
+        "path": (_STR, ""), "change": (_STR, ""), "old_size": (_OPTIONAL_INT, None), "new_size": (_OPTIONAL_INT, None),
+        "old_files": (_OPTIONAL_INT, None), "new_files": (_OPTIONAL_INT, None), "old": (_STR, ""), "new": (_STR, ""),
+    })), []),
+    "stale_warning": (_STR, ""),
+    "stale_outputs": (_STRINGS, []),
+    "base": (_object({
+        "reproduced": (_BOOL, False), "note": (_STR, ""), "log_tail": (_STR, ""), "seconds": (_NUMBER, 0.0),
+    }), {}),
+    "seconds": (_object({key: (_NUMBER, 0.0) for key in ("pull", "repro", "push", "total")}), {}),
+    "total_time": (_STR, ""),
+    "summary": (_STR, ""),
+    "show": (_BOOL, True),  # what report.md.j2 assumes when a report has no "show"
+})
+
+
+def _pipeline(raw: Any) -> dict[str, Any]:
+    return _PIPELINE(raw, "pipeline") if raw else {}  # {}: mrbot did not run the pipeline
 
 
 def _scalar(value: Any) -> Any:
