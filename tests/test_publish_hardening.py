@@ -10,11 +10,14 @@ import json
 import pytest
 
 from bot.cli import main
-from bot.errors import EXIT_BAD_INPUT, BadInput
+from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, BadInput
 from bot.report.model import from_json, to_json
 from bot.report.render import render
-from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token
-from tests.test_github_e2e import REPO, TOKEN, bundle_report, publish_environ
+from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_environ, pull_request_event
+from tests.servers.gitlab import FakeGitLab
+from tests.test_github_e2e import FAST, MERGE_SHA, REPO, TOKEN, bundle_report, outputs, publish_environ
+from tests.test_gitlab_e2e import TOKEN as GITLAB_TOKEN
+from tests.test_gitlab_e2e import bundle_text, git, predefined_variables
 from tests.test_render import sample_report
 
 # What bot/pipeline_section.py writes for a run with one failed stage, a pull and a data change.
@@ -103,3 +106,75 @@ def test_publish_of_a_tampered_pipeline_blames_report_json_not_the_template(tmp_
     assert f"{bundle / 'report.json'}: invalid mrbot report (pipeline.stages[0] is not an object)" in err
     assert "template" not in err and "Traceback" not in err
     assert github.calls == []
+
+
+# -- a forge answering garbage ------------------------------------------------------------------
+
+
+def error_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("mrbot: error:")]
+
+
+@pytest.mark.parametrize(
+    "operation, body, doing",
+    [
+        ("git/get-ref", [1, 2, 3], "uploading the report's images"),  # was AttributeError on ref.object.sha
+        ("issues/list-comments", [1, 2, 3], "listing the report comments"),
+        ("issues/create-comment", [1, 2, 3], "posting the report comment"),  # a comment with no URL
+    ],
+)
+def test_github_answering_garbage_is_exit_4_with_the_report_kept(demo_project, tmp_path, capsys, operation, body,
+                                                                  doing):
+    head, base = git(demo_project, "rev-parse", "HEAD"), git(demo_project, "rev-parse", "main")
+    runner, bundle = tmp_path / "runner", tmp_path / "bundle"
+    # Not tests.servers.github.running(): these answers break GitHub's description on purpose.
+    with FakeGitHub(REPO, {TOKEN: Token(ACTIONS_BOT, reads_user=False)}) as github:
+        github.add_pull(Pull(7, head, base, head_ref="experiment"))
+        github.fail(operation, 200, body)
+        environ = actions_environ(runner, "pull_request", pull_request_event(REPO, 7, head, base, github.url), REPO,
+                                  github.url, MERGE_SHA, GITHUB_TOKEN=TOKEN, **FAST)
+        code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(bundle)], environ=environ)
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert code == EXIT_FORGE_REFUSED, output
+    [line] = error_lines(output)
+    assert f"GitHub answered something mrbot cannot use while {doing} (" in line, line
+    assert "check GITHUB_API_URL / the server" in line, line
+    assert "Traceback" not in output and TOKEN not in output
+    assert f"the report is kept in {bundle}" in output
+    assert (bundle / "report.json").is_file()
+    assert "Model improved" in (runner / "step_summary.md").read_text()
+    assert outputs(environ)["comment-url"] == ""
+
+
+@pytest.mark.parametrize(
+    "method, path, answer",
+    [
+        ("GET", r"/projects/42$", {"id": None}),  # was TypeError: Unsupported type received
+        ("GET", r"/merge_requests/3$", {"iid": None}),
+        ("POST", r"/merge_requests/3/notes$", {"id": None}),
+    ],
+)
+def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab_with_mr, demo_project, capsys, method, path,
+                                                                 answer):
+    gitlab = gitlab_with_mr
+    gitlab.fail(method, path, 200, answer)
+    bundle = demo_project.parent / "bundle"
+    code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(bundle)],
+                environ=predefined_variables(gitlab, demo_project))
+    captured = capsys.readouterr()
+    assert code == EXIT_FORGE_REFUSED, captured.err
+    [line] = error_lines(captured.err)
+    assert "GitLab answered something mrbot cannot use while " in line and "check CI_API_V4_URL" in line, line
+    assert "Traceback" not in captured.err
+    assert (bundle / "report.json").is_file()
+    assert gitlab.merge_requests[3].notes == []
+    assert GITLAB_TOKEN not in captured.out + captured.err + bundle_text(bundle)
+
+
+@pytest.fixture
+def gitlab_with_mr(demo_project):
+    with FakeGitLab() as fake:
+        fake.add_token(GITLAB_TOKEN, 7, "project_42_bot")
+        fake.add_merge_request(3, git(demo_project, "rev-parse", "HEAD"), source_branch="experiment")
+        yield fake
