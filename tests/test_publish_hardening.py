@@ -10,12 +10,12 @@ import json
 import pytest
 
 from bot.cli import main
-from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, BadInput
+from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, EXIT_OK, BadInput
 from bot.report.model import from_json, to_json
 from bot.report.render import render
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_environ, pull_request_event
 from tests.servers.gitlab import FakeGitLab
-from tests.test_github_e2e import FAST, MERGE_SHA, REPO, TOKEN, bundle_report, outputs, publish_environ
+from tests.test_github_e2e import FAST, MERGE_SHA, PNG, REPO, TOKEN, bundle_report, outputs, publish_environ
 from tests.test_gitlab_e2e import TOKEN as GITLAB_TOKEN
 from tests.test_gitlab_e2e import bundle_text, git, predefined_variables
 from tests.test_render import sample_report
@@ -178,3 +178,38 @@ def gitlab_with_mr(demo_project):
         fake.add_token(GITLAB_TOKEN, 7, "project_42_bot")
         fake.add_merge_request(3, git(demo_project, "rev-parse", "HEAD"), source_branch="experiment")
         yield fake
+
+
+# -- the job's own files ---------------------------------------------------------------------
+
+
+def test_an_unwritable_job_summary_and_outputs_file_only_warn(demo_project, tmp_path, capsys):
+    head, base = git(demo_project, "rev-parse", "HEAD"), git(demo_project, "rev-parse", "main")
+    with FakeGitHub(REPO, {TOKEN: Token(ACTIONS_BOT, reads_user=False)}) as github:
+        github.add_pull(Pull(7, head, base, head_ref="experiment"))
+        environ = actions_environ(tmp_path / "runner", "pull_request", pull_request_event(REPO, 7, head, base,
+                                  github.url), REPO, github.url, MERGE_SHA, GITHUB_TOKEN=TOKEN, **FAST,
+                                  GITHUB_STEP_SUMMARY="/nonexistent/summary.md", GITHUB_OUTPUT="/nonexistent/out")
+        code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(tmp_path / "bundle")],
+                    environ=environ)
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    assert len(github.comments(7)) == 1 and len(github.statuses) == 1  # still posted
+    assert "could not write the job summary /nonexistent/summary.md" in err
+    assert "could not write the step outputs /nonexistent/out" in err
+    assert error_lines(err) == [] and "Traceback" not in err
+
+
+def test_an_unwritable_outputs_file_keeps_a_publish_failure_exit_code(tmp_path, capsys):
+    bundle = tmp_path / "bundle"
+    (bundle / "images").mkdir(parents=True)
+    (bundle / "images" / "loss.png").write_bytes(PNG)
+    (bundle / "report.json").write_text(json.dumps(bundle_report(["images/loss.png"])))
+    with FakeGitHub(REPO, {TOKEN: Token(ACTIONS_BOT, reads_user=False)}) as github:
+        github.add_pull(Pull(7, "1" * 40, "b" * 40))
+        github.fail("issues/create-comment", 403, {"message": "Resource not accessible by integration"})
+        environ = {**publish_environ(github, tmp_path), "GITHUB_OUTPUT": str(tmp_path / "missing" / "out")}
+        code = main(["publish", str(bundle)], environ=environ)
+    err = capsys.readouterr().err
+    assert code == EXIT_FORGE_REFUSED, err
+    assert "could not write the step outputs" in err and "Traceback" not in err
