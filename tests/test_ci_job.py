@@ -17,9 +17,17 @@ from bot.context import Context
 from bot.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
+from bot.report.model import from_json
 from bot.workspace import temporary_worktree
 from bot.workspace_steps import reproduce_base
-from tests.ci_projects import copy_origin, set_dvc_remote, detached_shallow_checkout, publish, push_branch, shallow_clone
+from tests.ci_projects import (
+    copy_origin,
+    detached_shallow_checkout,
+    publish,
+    push_branch,
+    set_dvc_remote,
+    shallow_clone,
+)
 from tests.projects import write_files
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -44,6 +52,9 @@ def run_job(clone, tmp_path, context=Context(), **options):
     outcome = run_report(
         ReportOptions(path=clone, out_dir=tmp_path / "bundle", echo=log_chunks.append, **options), context
     )
+    # `mrbot publish` validates a bundle's pipeline against what pipeline_section writes: they agree.
+    written = json.loads((tmp_path / "bundle" / "report.json").read_text())
+    assert from_json(written, "report.json").pipeline == written["pipeline"]
     return outcome, "".join(log_chunks)
 
 
