@@ -9,6 +9,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import warnings
 from collections import defaultdict
@@ -66,7 +67,7 @@ class ChartRenderer:
 
     def __enter__(self) -> "ChartRenderer":
         if self.workers > 0 and self._fork_is_safe():
-            warm = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            warm = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_ctrl_c)
             warm.submit(_import_matplotlib)
             self._pools.append(warm)
         return self
@@ -164,8 +165,15 @@ def _import_matplotlib() -> None:
 _adopted: tuple[list[PlotData], Path, dict[str, str]] = ([], Path(), {})
 
 
+def _ignore_ctrl_c() -> None:
+    # Ctrl-C reaches the whole process group; the main process ends the run (exit 130) and stops the
+    # workers. Left to the default, each worker would print a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _adopt(plots: list[PlotData], images_dir: Path, labels: dict[str, str]) -> None:
     global _adopted
+    _ignore_ctrl_c()
     _adopted = (plots, images_dir, labels)
 
 

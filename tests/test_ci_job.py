@@ -6,8 +6,11 @@ import logging
 import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 from dvc.repo import Repo
@@ -416,6 +419,27 @@ def test_ctrl_c_during_a_stage_ends_the_run_as_an_interrupt(demo_project, capfd)
     out, err = capfd.readouterr()
     assert code == 130 and out == ""
     assert "mrbot: interrupted" in err and "Pipeline failed" not in err
+
+
+def test_ctrl_c_to_the_whole_job_is_exit_130_without_a_traceback_from_any_process(demo_project):
+    # What a terminal's Ctrl-C (or a CI cancel) does: SIGINT to the process group, chart worker included.
+    stage = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_DFL)  # dies quietly\ntime.sleep(60)\n"
+    (demo_project / "src" / "train.py").write_text(stage)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "bot", "report", str(demo_project), "--base", "main", "--dry-run", "--no-pull"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a shell starts it, even under CI
+    )
+    deadline = time.monotonic() + 30
+    stderr = ""
+    while "Running stage 'train'" not in stderr and time.monotonic() < deadline:
+        stderr += os.read(job.stderr.fileno(), 4096).decode()
+    time.sleep(1.5)  # the chart worker has imported matplotlib by now
+    os.killpg(job.pid, signal.SIGINT)
+    out, rest = job.communicate(timeout=30)
+    stderr += rest
+    assert job.returncode == 130 and out == ""
+    assert "mrbot: interrupted" in stderr and "Traceback" not in stderr, stderr[-2000:]
 
 
 def test_a_dvc_without_the_stage_step_mrbot_wraps_is_one_line_exit_2(demo_project, capfd, monkeypatch):
