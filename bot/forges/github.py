@@ -7,6 +7,7 @@ import base64
 import contextlib
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -87,7 +88,8 @@ class _Retry(GithubRetry):
     def get_retry_after(self, response: Any) -> float | None:
         retry_after = super().get_retry_after(response)
         reset = response.headers.get("x-ratelimit-reset", "")
-        if retry_after is None and response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        exhausted = response.headers.get("x-ratelimit-remaining") == "0"
+        if retry_after is None and exhausted and re.fullmatch(r"[0-9]{1,12}", reset):  # not isdigit: "²"
             retry_after = max(0.0, int(reset) - time.time()) + 1
             if retry_after > self.retry_after_max:
                 until = time.strftime("%H:%M UTC", time.gmtime(int(reset)))
