@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ def parse_threshold(raw: Any, where: str) -> Threshold | None:
     """A number is an absolute change; '1.5%' is relative to the base value."""
     if raw is None:
         return None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and 0 <= raw <= sys.float_info.max:
         return Threshold(absolute=float(raw))
     match = _RELATIVE.match(raw) if isinstance(raw, str) else None
     if match:

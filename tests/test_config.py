@@ -41,9 +41,10 @@ def load(tmp_path, text: str | bytes):
         (b"\xff\xfe", "is not UTF-8 text (bad byte at offset 0); save it as UTF-8"),
         ("[" * 100_000, "nests too deeply or holds too long a number"),
         ("id: " + "1" * 5000, "nests too deeply or holds too long a number"),
+        ("metrics: {acc: {threshold: 1" + "0" * 400 + "}}", "metrics.acc.threshold must be a non-negative number"),
     ],
     ids=["template-int", "template-list", "id-list", "id-map", "int-key", "threshold-list", "newline-key",
-         "utf16", "deep", "long-int"],
+         "utf16", "deep", "long-int", "threshold-beyond-float"],
 )
 def test_wrong_types_and_encodings_name_the_file_and_field(tmp_path, text, message):
     with pytest.raises(BadInput) as raised:
