@@ -18,9 +18,7 @@ from bot.diff import compare_metrics, compare_params, overall_verdict, regressio
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
-from bot.report.bundle import write_bundle
 from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
-from bot.report.render import check_template
 from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
 from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_base, run_steps
 
@@ -123,6 +121,8 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
     )
     if options.template or config.template:
+        from bot.report.render import check_template
+
         check_template(options.template or config.template)  # before minutes of pipeline, not after
     base = choose_base(root, options, context)
     head = workspace.head(root)
@@ -151,8 +151,11 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
                     repo, renderer, config, base_run.sha, base, head, options.out_dir, complete
                 )
                 base_missing = missing_from_storage(results)
-        # Compared while the charts are still drawn.
+        # Compared, and the Markdown writer loaded (jinja2, tabulate: tens of ms), while the charts
+        # are still drawn.
         report = build_report(results, config, base, head, [], fail_on_regression)
+        from bot.report.bundle import write_bundle
+
         report.charts = pending_charts()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
