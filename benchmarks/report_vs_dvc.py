@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.demo import build_demo_project, git  # noqa: E402
 
 PYTHON = sys.executable
+# The dvc CLI starts an analytics daemon as it exits: it would reach for the network and, still
+# running, slow down whichever command is measured next.
+ENV = {**os.environ, "DVC_NO_ANALYTICS": "1"}
 SCALE_METRICS = 10_000
 SCALE_PLOTS = 20
 SCALE_POINTS = 10_000
@@ -70,7 +74,7 @@ def build_scale_project(root: Path) -> Path:
 def wall_time(commands: list[list[str]], cwd: Path) -> float:
     start = time.perf_counter()
     for command in commands:
-        subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(command, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -106,7 +110,7 @@ def verdict(ratio: float, target: float) -> str:
 def report_readability(root: Path) -> str:
     done = subprocess.run(
         [PYTHON, "-m", "bot", "report", "--base", "main", "--dry-run", "--no-pull", "--no-repro"],
-        cwd=root, check=True, capture_output=True, text=True,
+        cwd=root, env=ENV, check=True, capture_output=True, text=True,
     )
     markdown = done.stdout
     folded = "unchanged metrics</summary>" in markdown
