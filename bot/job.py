@@ -20,7 +20,7 @@ from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
 from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
-from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, reproduce_base, run_steps
+from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, pending_stages, reproduce_base, run_steps
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,8 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         # Between the DVC files of the base commit and the workspace (what --base-repro reads does not
         # change it), compared while the charts are still drawn.
         data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
+        if not options.repro and run.failure is None:
+            run.pending = pending_stages(repo)  # what repro would run; found while the charts are drawn
         base_missing = missing_from_storage(results)
         base_run: BaseRun | None = None
         if base_missing and options.base_repro and complete:

@@ -62,7 +62,8 @@ def run_steps(
     secrets: Sequence[str],
     echo: Callable[[str], None] | None = None,
 ) -> WorkspaceRun:
-    """The steps on an open dvc Repo (the one the job then reads results from)."""
+    """The steps on an open dvc Repo (the one the job then reads results from). Without repro, the
+    job lists the stages repro would run (pending_stages) itself, while the charts are drawn."""
     root = Path(repo.root_dir)
     run = WorkspaceRun()
     with OutputCapture(secrets, echo) as capture:
@@ -73,8 +74,6 @@ def run_steps(
             log.info("dvc repro: running the pipeline")
             run.repro = reproduce(repo, capture)
             run.failure = run.repro.failure
-        elif run.failure is None:
-            run.pending = pending_stages(repo)
         if run.failure is None and options.push:
             run.push = dvc_remote.push(repo, capture)
             run.failure = run.push.failure
