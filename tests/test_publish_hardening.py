@@ -17,7 +17,7 @@ from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_e
 from tests.servers.gitlab import FakeGitLab
 from tests.test_github_e2e import FAST, MERGE_SHA, PNG, REPO, TOKEN, bundle_report, outputs, publish_environ
 from tests.test_gitlab_e2e import TOKEN as GITLAB_TOKEN
-from tests.test_gitlab_e2e import bundle_text, git, predefined_variables
+from tests.test_gitlab_e2e import bundle_text, git, gitlab, predefined_variables  # noqa: F401 - gitlab: a fixture
 from tests.test_render import sample_report
 
 # What bot/pipeline_section.py writes for a run with one failed stage, a pull and a data change.
@@ -155,9 +155,8 @@ def test_github_answering_garbage_is_exit_4_with_the_report_kept(demo_project, t
         ("POST", r"/merge_requests/3/notes$", {"id": None}),
     ],
 )
-def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab_with_mr, demo_project, capsys, method, path,
+def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab, demo_project, capsys, method, path,
                                                                  answer):
-    gitlab = gitlab_with_mr
     gitlab.fail(method, path, 200, answer)
     bundle = demo_project.parent / "bundle"
     code = main(["report", str(demo_project), "--no-pull", "--no-repro", "--out", str(bundle)],
@@ -170,14 +169,6 @@ def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab_with_mr,
     assert (bundle / "report.json").is_file()
     assert gitlab.merge_requests[3].notes == []
     assert GITLAB_TOKEN not in captured.out + captured.err + bundle_text(bundle)
-
-
-@pytest.fixture
-def gitlab_with_mr(demo_project):
-    with FakeGitLab() as fake:
-        fake.add_token(GITLAB_TOKEN, 7, "project_42_bot")
-        fake.add_merge_request(3, git(demo_project, "rev-parse", "HEAD"), source_branch="experiment")
-        yield fake
 
 
 # -- the job's own files ---------------------------------------------------------------------
