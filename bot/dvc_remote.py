@@ -75,7 +75,7 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
     """`dvc pull` of the workspace's outputs. With `rebuild_missing`, outputs of pipeline stages that are
     nowhere to be found are left for `dvc repro`; anything else missing is a failure."""
     from dvc.config import NoRemoteError
-    from dvc.exceptions import CheckoutError, DownloadError, DvcException
+    from dvc.exceptions import CheckoutError, DvcException
 
     remote = default_remote(repo)
     capture.mark()
@@ -103,14 +103,8 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
                 f"({_listed(unbuildable or missing)}); run `dvc push` where they were produced",
                 log_tail=capture.tail(),
             )
-    except DownloadError as exc:
-        problem = _first_problem(capture)
-        detail = f"{_count_of(exc.amount)} could not be downloaded{problem}; {_hint(remote, problem)}"
-        transfer.failure = _failed("dvc pull from", remote, detail, capture)
-    except DvcException as exc:
-        transfer.failure = _failed("dvc pull from", remote, str(exc), capture)
-    except OSError as exc:  # a local remote's own files: DVC passes these on as they are
-        transfer.failure = _failed("dvc pull from", remote, _os_problem(exc, remote), capture)
+    except (DvcException, OSError) as exc:
+        transfer.failure = _transfer_failed("dvc pull from", "downloaded", remote, exc, capture)
     transfer.seconds = time.perf_counter() - started
     if remote is None and not transfer.note and transfer.failure is None:
         transfer.note = "no default DVC remote is configured: only the local cache was used"
@@ -123,7 +117,7 @@ def pull(repo: Any, capture: OutputCapture, rebuild_missing: bool) -> Transfer:
 
 def push(repo: Any, capture: OutputCapture) -> Transfer:
     """`dvc push` of the workspace's outputs (what this run built) to the default remote."""
-    from dvc.exceptions import DvcException, UploadError
+    from dvc.exceptions import DvcException
 
     remote = default_remote(repo)
     capture.mark()
@@ -131,14 +125,8 @@ def push(repo: Any, capture: OutputCapture) -> Transfer:
     transfer = Transfer(remote)
     try:
         transfer.files = int(repo.push())
-    except UploadError as exc:
-        problem = _first_problem(capture)
-        detail = f"{_count_of(exc.amount)} could not be uploaded{problem}; {_hint(remote, problem)}"
-        transfer.failure = _failed("dvc push to", remote, detail, capture)
-    except DvcException as exc:
-        transfer.failure = _failed("dvc push to", remote, str(exc), capture)
-    except OSError as exc:
-        transfer.failure = _failed("dvc push to", remote, _os_problem(exc, remote), capture)
+    except (DvcException, OSError) as exc:
+        transfer.failure = _transfer_failed("dvc push to", "uploaded", remote, exc, capture)
     transfer.seconds = time.perf_counter() - started
     if transfer.failure is None:
         log.info("dvc push: %d files to %s in %.1f s", transfer.files, _where(remote), transfer.seconds)
@@ -169,9 +157,20 @@ def _first_problem(capture: OutputCapture) -> str:
     return ""
 
 
-def _os_problem(exc: OSError, remote: Remote | None) -> str:
-    where = f": {exc.filename}" if exc.filename else ""
-    return f"{exc.strerror or exc}{where}; {_hint(remote, str(exc))}"
+def _transfer_failed(action: str, moved: str, remote: Remote | None, exc: Exception, capture: OutputCapture) -> Failure:
+    """The failure of a pull or push: files that could not be `moved` (DVC logs the cause), an OSError
+    of a local remote's own files (DVC passes these on as they are), or any other DVC error."""
+    from dvc.exceptions import DownloadError, UploadError
+
+    if isinstance(exc, (DownloadError, UploadError)):
+        problem = _first_problem(capture)
+        detail = f"{_count_of(exc.amount)} could not be {moved}{problem}; {_hint(remote, problem)}"
+    elif isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        detail = f"{exc.strerror or exc}{where}; {_hint(remote, str(exc))}"
+    else:
+        detail = str(exc)
+    return _failed(action, remote, detail, capture)
 
 
 def _where(remote: Remote | None) -> str:
