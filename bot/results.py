@@ -65,24 +65,24 @@ class Results:
 def open_repo(root: Path) -> Iterator[Any]:
     """One dvc Repo for the whole run, its pipeline checked to load."""
     import tqdm
-    from dvc.repo import Repo
 
     # tqdm's monitor thread (DVC's progress bars) would make forking chart workers unsafe; it only
     # tunes refresh rates, so do without it.
     tqdm.tqdm.monitor_interval = 0
     if not (root / ".dvc").is_dir():
         raise BadInput(f"{root}: has a dvc.yaml but no .dvc directory; run `dvc init` and commit it")
-    with working_directory(root), _opened(Repo, root) as repo:
+    with working_directory(root), _opened(root) as repo:
         _check_pipeline_loads(repo, root)
         yield repo
 
 
-def _opened(repo_class: Any, root: Path) -> Any:
+def _opened(root: Path) -> Any:
     from dvc.config import ConfigError
     from dvc.exceptions import DvcException
+    from dvc.repo import Repo
 
     try:
-        return repo_class(str(root))
+        return Repo(str(root))
     except ConfigError as exc:
         reason = " ".join(str(exc).split())  # DVC's message spans lines
         raise BadInput(f"{root / '.dvc' / 'config'}: {reason}; fix it (`dvc config --list` shows what DVC reads)") from None
