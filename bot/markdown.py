@@ -13,7 +13,7 @@ _NUMBERED_ITEM = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 # (pings), and references (#1, org/repo#1, GH-1; GitLab's !1, %milestone, &epic) that add "mentioned
 # in" events to other issues. Inserted before any backslash, which GitLab drops before it looks.
 _MENTION = re.compile(r"@(?=[\w-])")
-_REFERENCE = re.compile(r"([#!&])(?=\d)|(%)(?=[\w\"])|(?<=\bGH)(?=-\d)")
+_REFERENCE = re.compile(r"([#!&](?=\d)|%(?=[\w\"])|(?<=\bGH)(?=-\d))")
 _ZERO_WIDTH_SPACE = "\u200b"
 # Controls (but tab and line ends) and the bidi overrides and isolates that can make a name read
 # differently than it is.
@@ -33,7 +33,7 @@ def escape(text: object) -> str:
         return value  # the common case (names, numbers): skip the regex passes below
     value = _HIDDEN_CONTROLS.sub("", value)
     value = _MENTION.sub("@" + _ZERO_WIDTH_SPACE, value)
-    value = _REFERENCE.sub(lambda found: (found.group(1) or found.group(2) or "") + _ZERO_WIDTH_SPACE, value)
+    value = _REFERENCE.sub(r"\1" + _ZERO_WIDTH_SPACE, value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MARKDOWN_SPECIALS.sub(r"\\\1", value)
     # Newlines would end a table row or a list item.
