@@ -70,7 +70,7 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
         try:
             done = reproduce_stage(stage, **kwargs)
         except DvcException as exc:
-            if _exit_code(exc) == -signal.SIGINT:
+            if _exit_code(exc) in _KILLED_BY_CTRL_C:
                 # Ctrl-C: DVC ignores it while a stage's command runs, and the command dies of it.
                 # The user stopped the run, it did not fail: no report. (A KeyboardInterrupt in DVC
                 # itself is no DvcException and passes on as it is.)
@@ -112,6 +112,11 @@ def _dvc_reproduce_stage() -> Callable[..., Any]:
             f"DVC {dvc_version} is not supported: mrbot needs {SUPPORTED_DVC} (pip install '{SUPPORTED_DVC}')"
         ) from None
     return _reproduce_stage
+
+
+# How a command killed by SIGINT shows: -2 when the shell exec'd it (bash), 130 when the shell ran it as a
+# child and reported the signal as 128+2 (dash, DVC's /bin/sh when $SHELL is unset, as in most CI images).
+_KILLED_BY_CTRL_C = (-signal.SIGINT, 128 + signal.SIGINT)
 
 
 def _exit_code(exc: Exception) -> int | None:

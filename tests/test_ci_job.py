@@ -403,10 +403,14 @@ def test_a_worktree_git_cannot_add_is_one_line_and_leaves_no_directory(demo_proj
     assert list(scratch.iterdir()) == []
 
 
-def test_ctrl_c_during_a_stage_ends_the_run_as_an_interrupt(demo_project, capfd):
+# DVC runs a stage's command with $SHELL, or /bin/sh when it is unset (most CI images): bash execs the
+# command, so it dies of the signal (-2); dash runs it as a child and exits 130.
+@pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])
+def test_ctrl_c_during_a_stage_ends_the_run_as_an_interrupt(demo_project, capfd, monkeypatch, shell):
     # What Ctrl-C does to the stage's command (DVC itself ignores SIGINT while the command runs).
     # The default action is restored first: a CI runner may start jobs with SIGINT ignored, and the
     # stage's command would inherit that.
+    monkeypatch.setenv("SHELL", shell)
     interrupted = (
         "import os, signal\n"
         "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
