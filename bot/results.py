@@ -98,12 +98,39 @@ def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclu
 def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
     """Head is the working tree (what the job just reproduced); base is a commit read from git and
     the DVC cache or default remote, the way `dvc metrics diff` reads it."""
-    roles = {base_sha: BASE, _WORKSPACE: HEAD}
+    shown: dict[str, dict[str, Any]] = {"metrics": {}, "params": {}}
     unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
+    # One revision at a time, metrics and params together: DVC rebuilds its index of the pipeline
+    # each time it switches revision, which `show(revs=...)` does twice per call.
     with _skipped_metric_values() as skipped:
-        metrics = _values(repo.metrics.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
-    params = _values(repo.params.show(revs=[base_sha], hide_workspace=False), roles, unreadable)
+        for role, revision in ((BASE, _at_revision(repo, base_sha)), (HEAD, contextlib.nullcontext(True))):
+            with revision as has_dvc:
+                if has_dvc:
+                    shown["metrics"][role] = _only_result(repo.metrics.show())
+                    shown["params"][role] = _only_result(repo.params.show())
+    metrics = _values(shown["metrics"], unreadable)
+    params = _values(shown["params"], unreadable)
     return Results(metrics, params, plots, unreadable, sorted(set(skipped)))
+
+
+@contextlib.contextmanager
+def _at_revision(repo: Any, sha: str) -> Iterator[bool]:
+    """The open Repo switched to a commit, as `dvc metrics diff` reads it; False when the commit has
+    no DVC repository (before `dvc init`): nothing to compare there."""
+    from dvc.exceptions import NotDvcRepoError
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(repo.switch(sha))
+        except NotDvcRepoError:
+            yield False
+            return
+        yield True
+
+
+def _only_result(shown: dict[str, Any]) -> Any:
+    # Without revs, DVC reads only the revision the Repo is at, under the name "".
+    return next(iter(shown.values()))
 
 
 @contextlib.contextmanager
@@ -152,14 +179,12 @@ def _check_pipeline_loads(repo, root: Path) -> None:
         raise BadInput(f"{root / broken}: {describe_error(exc)}; fix it (dvc repro fails on it too)") from None
 
 
-def _values(shown: dict[str, Any], roles: dict[str, str], unreadable: dict[str, dict[str, str]]) -> Values:
+def _values(shown: dict[str, Any], unreadable: dict[str, dict[str, str]]) -> Values:
+    """role -> DVC's result for that revision, to role -> file -> flattened name -> value."""
     from dvc.utils.flatten import flatten
 
     values: Values = {BASE: {}, HEAD: {}}
-    for rev, result in shown.items():
-        role = roles.get(rev)
-        if role is None:
-            continue
+    for role, result in shown.items():
         if "error" in result:
             unreadable[role]["*"] = describe_error(result["error"])
             continue

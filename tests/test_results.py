@@ -140,3 +140,28 @@ def test_base_missing_from_cache_and_remote_is_said(cached_metrics_project):
     assert results.metrics[BASE] == {}
     assert "not in the DVC cache nor the default remote" in results.unreadable[BASE]["m.json"]
     assert any(problem.startswith("base m.json: not in the DVC cache") for problem in results.problems())
+
+
+def test_a_base_from_before_dvc_init_has_nothing_to_compare(tmp_path):
+    # A PR that adds DVC to a project: its base has no .dvc directory and no DVC files.
+    root = tmp_path / "p"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("before DVC\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "pr")
+    Repo.init(str(root)).close()
+    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nplots:\n  - curve.csv\n")
+    (root / "metrics.json").write_text('{"acc": 0.9}')
+    (root / "params.yaml").write_text("lr: 0.1\n")
+    (root / "curve.csv").write_text("step,v\n0,1\n1,2\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "add DVC")
+
+    results = read_results(root, base_sha(root))
+
+    assert results.metrics == {BASE: {}, HEAD: {"metrics.json": {"acc": 0.9}}}
+    assert results.params[BASE] == {} and results.params[HEAD]["params.yaml"] == {"lr": 0.1}
+    assert [{point["rev"] for point in plot.datapoints} for plot in results.plots] == [{HEAD}]
+    assert results.problems() == []
