@@ -29,6 +29,9 @@ BAR_TEMPLATES = {"bar_horizontal", "bar_horizontal_sorted"}
 _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.6, 100
 _STYLE = {BASE: {"color": "#7f7f7f", "linestyle": "--"}, HEAD: {"color": "#1f77b4", "linestyle": "-"}}
 _MERMAID_MAX_POINTS = 40
+# Where constrained layout puts a line chart's axes when its tick labels are short, as most are.
+# Fixed, they spare the layout engine's pass over every text (about a third of a chart's time).
+_LINE_MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.131, "top": 0.929}
 
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -237,22 +240,49 @@ def file_stem(plot_id: str) -> str:
     return f"{slug}-{hashlib.sha1(plot_id.encode()).hexdigest()[:8]}"
 
 
-def _new_figure(width: float = _WIDTH_IN, height: float = _HEIGHT_IN):
+def _new_figure(width: float = _WIDTH_IN, height: float = _HEIGHT_IN, margins: dict[str, float] | None = None):
+    """A figure laid out by constrained layout, or with fixed `margins` (fractions of its size)."""
     # The object API needs no display and keeps no global pyplot state.
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    if margins is None:
+        return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=_DPI)
+    figure.subplots_adjust(**margins)
+    return figure
 
 
 def _save(figure, path: Path) -> None:
+    """Draw the figure once and write it as PNG. Fixed margins stay if everything fits in the figure;
+    when something sticks out (a long tick label, say), constrained layout makes room."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    if figure.get_layout_engine() is None:
+        canvas.draw()
+        if _fits(figure, canvas.get_renderer()):
+            _write_png(canvas, path)
+            return
+        figure.set_layout_engine("constrained")
     # savefig would run the layout engine twice (a dry-run draw, then the real one); once is enough
     # and gives the same pixels.
-    engine = figure.get_layout_engine()
-    if engine is not None:
-        engine.execute(figure)
-        figure.set_layout_engine(None)
+    figure.get_layout_engine().execute(figure)
+    figure.set_layout_engine(None)
+    canvas.draw()
+    _write_png(canvas, path)
+
+
+def _fits(figure, renderer) -> bool:
+    drawn = figure.get_tightbbox(renderer)  # in inches
+    width, height = figure.get_size_inches()
+    return drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height
+
+
+def _write_png(canvas, path: Path) -> None:
+    from matplotlib.image import imsave
+
     # No "Software" metadata and a fixed dpi keep the bytes identical for identical input.
-    figure.savefig(path, dpi=_DPI, metadata={"Software": None})
+    imsave(path, canvas.buffer_rgba(), format="png", dpi=_DPI, metadata={"Software": None})
 
 
 def _number(value: Any) -> float | None:
@@ -295,7 +325,7 @@ Series = dict[tuple[str, str, str], tuple[list[float], list[float], int]]
 
 
 def _line_figure(plot: PlotData, series: Series, labels: dict[str, str]):
-    figure = _new_figure()
+    figure = _new_figure(margins=_LINE_MARGINS)
     axes = figure.add_subplot()
     several_fields = len({(source, y_field) for _, source, y_field in series}) > 1
     skipped_total = 0

@@ -155,17 +155,18 @@ def test_charts_are_deterministic(all_templates_project, tmp_path):
             assert (tmp_path / "one" / image_one).read_bytes() == (tmp_path / "two" / image_two).read_bytes()
 
 
-def test_laying_a_chart_out_once_gives_the_pixels_of_matplotlibs_own_two_passes(
+def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
     all_templates_project, tmp_path, monkeypatch
 ):
+    # savefig lays a figure out in two passes; _save lays it out once (or keeps fixed margins).
     import bot.charts
 
     root = all_templates_project
     plots = [plot for plot in read_results(root, resolve(root, "main").sha).plots if plot.template != "image"]
     once = render_charts(plots, tmp_path / "once", LABELS)
+    assert {plot.template for plot in plots} >= {"linear", "confusion", "bar_horizontal"}
 
     def plain_savefig(figure, path):
-        assert figure.get_layout_engine() is not None  # what _save would lay out itself
         figure.savefig(path, dpi=100, metadata={"Software": None})
 
     monkeypatch.setattr(bot.charts, "_save", plain_savefig)
@@ -174,6 +175,50 @@ def test_laying_a_chart_out_once_gives_the_pixels_of_matplotlibs_own_two_passes(
         (image,) = chart_once.images
         assert chart_twice.images == [image]
         assert (tmp_path / "once" / image).read_bytes() == (tmp_path / "twice" / image).read_bytes(), image
+
+
+def _line_chart_of(values: list[float]):
+    from bot.charts import _line_figure, series_by_revision
+
+    points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
+    plot = PlotData("curve.csv", "curve", "linear", x="step", y="value", datapoints=points)
+    figure, _ = _line_figure(plot, series_by_revision(plot), LABELS)
+    return figure
+
+
+def _inside_the_figure(figure) -> bool:
+    drawn = figure.get_tightbbox(figure.canvas.get_renderer())
+    width, height = figure.get_size_inches()
+    return drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height
+
+
+def test_a_line_chart_with_short_tick_labels_keeps_its_fixed_margins(tmp_path):
+    from bot.charts import _LINE_MARGINS, _save
+
+    figure = _line_chart_of([0.9, 0.5, 0.3, 0.2])
+    _save(figure, tmp_path / "short.png")
+
+    position = figure.axes[0].get_position()
+    assert (position.x0, position.x1) == pytest.approx((_LINE_MARGINS["left"], _LINE_MARGINS["right"]))
+    assert _inside_the_figure(figure)
+
+
+def test_long_tick_labels_get_room_from_constrained_layout(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.charts import _LINE_MARGINS, _save
+
+    values = [-812345.0, -512345.0, -112345.0]  # tick labels like "−800000": wider than the fixed margin
+    fixed = _line_chart_of(values)
+    FigureCanvasAgg(fixed).draw()
+    assert not _inside_the_figure(fixed)  # so the fallback below is what makes room
+
+    figure = _line_chart_of(values)
+    _save(figure, tmp_path / "long.png")
+
+    assert figure.axes[0].get_position().x0 > _LINE_MARGINS["left"]
+    assert _inside_the_figure(figure)
+    assert (tmp_path / "long.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_confusion_matrix_counts_and_normalization():
