@@ -103,29 +103,13 @@ def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
     # One revision at a time, metrics and params together: DVC rebuilds its index of the pipeline
     # each time it switches revision, which `show(revs=...)` does twice per call.
     with _skipped_metric_values() as skipped:
-        for role, revision in ((BASE, _at_revision(repo, base_sha)), (HEAD, contextlib.nullcontext(True))):
-            with revision as has_dvc:
-                if has_dvc:
-                    shown["metrics"][role] = _only_result(repo.metrics.show())
-                    shown["params"][role] = _only_result(repo.params.show())
+        for role, revision in ((BASE, repo.switch(base_sha)), (HEAD, contextlib.nullcontext())):
+            with revision:
+                shown["metrics"][role] = _only_result(repo.metrics.show())
+                shown["params"][role] = _only_result(repo.params.show())
     metrics = _values(shown["metrics"], unreadable)
     params = _values(shown["params"], unreadable)
     return Results(metrics, params, plots, unreadable, sorted(set(skipped)))
-
-
-@contextlib.contextmanager
-def _at_revision(repo: Any, sha: str) -> Iterator[bool]:
-    """The open Repo switched to a commit, as `dvc metrics diff` reads it; False when the commit has
-    no DVC repository (before `dvc init`): nothing to compare there."""
-    from dvc.exceptions import NotDvcRepoError
-
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(repo.switch(sha))
-        except NotDvcRepoError:
-            yield False
-            return
-        yield True
 
 
 def _only_result(shown: dict[str, Any]) -> Any:
