@@ -1,6 +1,7 @@
 """The whole job from a fresh CI checkout: shallow clone, dvc pull from a real remote, dvc repro,
 the report, and the report of a failure. Real git, real DVC, no mocks."""
 
+import gc
 import json
 import logging
 import os
@@ -510,3 +511,47 @@ def test_a_base_git_cannot_check_out_ends_as_a_failed_base_run(demo_project):
     run = reproduce_base(demo_project, "0" * 40, secrets=[])
 
     assert run.sha == "" and run.failure.message.startswith("`git worktree add --detach")
+
+
+def test_the_collector_pauses_while_plots_are_read_and_is_restored_after_the_job(
+    demo_project, tmp_path, monkeypatch
+):
+    import bot.job
+    from bot.charts import ChartRenderer
+
+    seen = {}
+    read_plots, start = bot.job.read_plots, ChartRenderer.start
+
+    def reading(*args, **kwargs):
+        seen["collecting while reading"] = gc.isenabled()
+        return read_plots(*args, **kwargs)
+
+    def forking(self, *args, **kwargs):
+        # Workers forked now inherit the collector's state: it must be on, the plot data set aside.
+        seen["collecting at fork"], seen["frozen at fork"] = gc.isenabled(), gc.get_freeze_count()
+        return start(self, *args, **kwargs)
+
+    monkeypatch.setattr(bot.job, "read_plots", reading)
+    monkeypatch.setattr(ChartRenderer, "start", forking)
+    frozen_before = gc.get_freeze_count()
+
+    outcome, _ = run_job(demo_project, tmp_path, base="main", pull=False)
+
+    assert outcome.exit_code == 0 and len(outcome.report.charts) == 4
+    assert seen["collecting while reading"] is False
+    assert seen["collecting at fork"] is True and seen["frozen at fork"] > frozen_before
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_job_that_fails_while_reading_still_restores_the_collector(demo_project, tmp_path, monkeypatch):
+    import bot.job
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug while reading plots")
+
+    monkeypatch.setattr(bot.job, "read_plots", broken)
+
+    with pytest.raises(RuntimeError):
+        run_job(demo_project, tmp_path, base="main", pull=False)
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
