@@ -32,6 +32,7 @@ _MERMAID_MAX_POINTS = 40
 # Where constrained layout puts a line chart's axes when its tick labels are short, as most are.
 # Fixed, they spare the layout engine's pass over every text (about a third of a chart's time).
 _LINE_MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.131, "top": 0.929}
+_PANEL_IN = 3.4  # a confusion matrix panel, square
 
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -387,7 +388,7 @@ def _confusion_figure(plot: PlotData, labels: dict[str, str]):
     panels = [(labels[role], matrices[role], "Blues") for role in (BASE, HEAD) if role in matrices]
     if BASE in matrices and HEAD in matrices:
         panels.append(("difference (head − base)", matrices[HEAD] - matrices[BASE], "RdBu"))
-    figure = _new_figure(width=3.4 * len(panels), height=3.4)
+    figure = _new_figure(width=_PANEL_IN * len(panels), height=_PANEL_IN, margins=_panel_margins(len(panels)))
     normalized = plot.template == "confusion_normalized"
     for position, (title, matrix, colormap) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, len(panels), position)
@@ -410,6 +411,20 @@ def _confusion_figure(plot: PlotData, labels: dict[str, str]):
                           color="white" if dark else "black")
     figure.suptitle(plot.title)
     return figure
+
+
+def _panel_margins(count: int) -> dict[str, float]:
+    """Fixed margins for `count` square panels in a row, with room for class names of a few characters."""
+    width = _PANEL_IN * count
+    left, right, bottom, top, gap = 0.61, 0.1, 0.52, 0.48, 0.85  # inches
+    panel = (width - left - right - gap * (count - 1)) / count
+    return {
+        "left": left / width,
+        "right": 1 - right / width,
+        "bottom": bottom / _PANEL_IN,
+        "top": 1 - top / _PANEL_IN,
+        "wspace": gap / panel,
+    }
 
 
 def _cells(matrix) -> Iterable[tuple[tuple[int, int], float]]:

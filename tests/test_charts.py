@@ -221,6 +221,31 @@ def test_long_tick_labels_get_room_from_constrained_layout(tmp_path):
     assert (tmp_path / "long.png").read_bytes().startswith(b"\x89PNG")
 
 
+def _confusion_chart_of(classes: list[str]):
+    from bot.charts import _confusion_figure
+
+    points = [{"rev": rev, "actual": actual, "predicted": predicted}
+              for rev in (BASE, HEAD) for actual in classes for predicted in classes]
+    plot = PlotData("c.json", "c", "confusion", x="predicted", y="actual", datapoints=points)
+    return _confusion_figure(plot, LABELS)
+
+
+@pytest.mark.parametrize(
+    "classes, fixed",
+    [(["0", "1", "2"], True), (["a very long class name", "another very long class name"], False)],
+)
+def test_confusion_panels_keep_fixed_margins_only_when_their_labels_fit(tmp_path, classes, fixed):
+    from bot.charts import _save
+
+    figure = _confusion_chart_of(classes)
+    before = [axes.get_position().bounds for axes in figure.axes]
+    _save(figure, tmp_path / "c.png")
+
+    assert len(figure.axes) == 3  # base, head, difference
+    assert ([axes.get_position().bounds for axes in figure.axes] == before) is fixed
+    assert _inside_the_figure(figure)
+
+
 def test_confusion_matrix_counts_and_normalization():
     points = [
         {"rev": BASE, "actual": "a", "predicted": "a"},
