@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 ADDED = "added"
 DELETED = "deleted"
@@ -60,20 +60,32 @@ def recorded_at(root: str, rev: str) -> dict[str, Recorded]:
         return recorded_outputs(repo)
 
 
-def changes_since(repo: Any, rev: str, what: str, cached_only: bool = False) -> list[DataChange]:
-    """What `compare` finds between `rev` (`what` it is, for the log) and an open dvc Repo; none,
-    with a warning, when DVC cannot read `rev`'s DVC files: the report only misses this table."""
+def recorded_or_none(read: Callable[[], dict[str, Recorded]], what: str) -> dict[str, Recorded] | None:
+    """What `read` returns; None, with a warning, when DVC cannot read `what`'s DVC files: the
+    report only misses the data changes table."""
     from dvc.exceptions import DvcException
 
     try:
-        return compare(recorded_at(repo.root_dir, rev), recorded_outputs(repo), cached_only)
+        return read()
     except DvcException as exc:
         log.warning("could not compare the DVC-tracked data with %s: %s", what, exc)
+        return None
+
+
+def changes_since(repo: Any, rev: str, what: str, cached_only: bool = False) -> list[DataChange]:
+    """What `compare` finds between `rev` (`what` it is, for the log) and an open dvc Repo."""
+    old = recorded_or_none(lambda: recorded_at(repo.root_dir, rev), what)
+    new = recorded_or_none(lambda: recorded_outputs(repo), "the working tree")
+    return compare(old, new, cached_only)
+
+
+def compare(
+    old: dict[str, Recorded] | None, new: dict[str, Recorded] | None, cached_only: bool = False
+) -> list[DataChange]:
+    """Outputs whose recorded hash differs; an output without a hash (never built) counts as absent.
+    None on either side (unreadable) compares nothing."""
+    if old is None or new is None:
         return []
-
-
-def compare(old: dict[str, Recorded], new: dict[str, Recorded], cached_only: bool = False) -> list[DataChange]:
-    """Outputs whose recorded hash differs; an output without a hash (never built) counts as absent."""
     old = {path: item for path, item in old.items() if item.hash and (item.cached or not cached_only)}
     new = {path: item for path, item in new.items() if item.hash and (item.cached or not cached_only)}
     changes = []

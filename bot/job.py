@@ -15,7 +15,7 @@ from bot import __version__, workspace
 from bot.charts import ChartRenderer
 from bot.config import Config, check_report_id, load_config
 from bot.context import LOCAL, Context
-from bot.data_changes import changes_since
+from bot.data_changes import compare as compare_recorded
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
@@ -149,7 +149,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         results, pending_charts = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
         # Between the DVC files of the base commit and the workspace (what --base-repro reads does not
         # change it), compared while the charts are still drawn.
-        data_changes = changes_since(repo, base.sha, "the base", cached_only=True)
+        data_changes = compare_recorded(results.recorded[BASE], results.recorded[HEAD], cached_only=True)
         if not options.repro and run.failure is None:
             run.pending = pending_stages(repo)  # what repro would run; found while the charts are drawn
         base_missing = missing_from_storage(results)

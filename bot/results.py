@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from bot.data_changes import Recorded, recorded_or_none, recorded_outputs
 from bot.errors import BadInput
 from bot.workspace import working_directory
 
@@ -52,6 +53,8 @@ class Results:
     unreadable: dict[str, dict[str, str]] = field(default_factory=lambda: {BASE: {}, HEAD: {}})
     # Metric values DVC leaves out (lists, nulls), one line each
     skipped: list[str] = field(default_factory=list)
+    # role -> the outputs its DVC files record (None: they could not be read), for the data changes
+    recorded: dict[str, dict[str, Recorded] | None] = field(default_factory=lambda: {BASE: {}, HEAD: {}})
 
     def problems(self) -> list[str]:
         return [
@@ -100,16 +103,21 @@ def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
     the DVC cache or default remote, the way `dvc metrics diff` reads it."""
     shown: dict[str, dict[str, Any]] = {"metrics": {}, "params": {}}
     unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
-    # One revision at a time, metrics and params together: DVC rebuilds its index of the pipeline
-    # each time it switches revision, which `show(revs=...)` does twice per call.
+    recorded: dict[str, dict[str, Recorded] | None] = {}
+    # One revision at a time, everything read together: DVC rebuilds its index of the pipeline each
+    # time it switches revision, which `show(revs=...)` does twice per call.
     with _skipped_metric_values() as skipped:
-        for role, revision in ((BASE, repo.switch(base_sha)), (HEAD, contextlib.nullcontext())):
+        for role, revision, what in (
+            (BASE, repo.switch(base_sha), "the base"),
+            (HEAD, contextlib.nullcontext(), "the working tree"),
+        ):
             with revision:
                 shown["metrics"][role] = _only_result(repo.metrics.show())
                 shown["params"][role] = _only_result(repo.params.show())
+                recorded[role] = recorded_or_none(lambda: recorded_outputs(repo), what)
     metrics = _values(shown["metrics"], unreadable)
     params = _values(shown["params"], unreadable)
-    return Results(metrics, params, plots, unreadable, sorted(set(skipped)))
+    return Results(metrics, params, plots, unreadable, sorted(set(skipped)), recorded)
 
 
 def _only_result(shown: dict[str, Any]) -> Any:

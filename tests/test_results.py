@@ -11,7 +11,7 @@ from dvc.repo import Repo
 from bot.demo import git
 from bot.results import BASE, HEAD, read_results
 from bot.workspace import resolve, working_directory
-from tests.projects import make_project
+from tests.projects import METRICS_ONLY_DVC_YAML, make_project
 
 
 def base_sha(root: Path) -> str:
@@ -165,3 +165,24 @@ def test_a_base_from_before_dvc_init_has_nothing_to_compare(tmp_path):
     assert results.params[BASE] == {} and results.params[HEAD]["params.yaml"] == {"lr": 0.1}
     assert [{point["rev"] for point in plot.datapoints} for plot in results.plots] == [{HEAD}]
     assert results.problems() == []
+
+
+def test_the_outputs_each_revision_records_are_read_with_its_values(demo_project):
+    results = read_results(demo_project, base_sha(demo_project))
+    base, head = results.recorded[BASE], results.recorded[HEAD]
+    assert set(base) == set(head) and "models/model.npy" in head
+    assert base["models/model.npy"].hash != head["models/model.npy"].hash  # the PR retrained it
+
+
+def test_a_base_whose_dvc_files_do_not_parse_only_loses_the_data_comparison(tmp_path, caplog):
+    root = make_project(
+        tmp_path / "p",
+        {"dvc.yaml": "stages: [\n", "metrics.json": '{"acc": 0.5}'},
+        {"dvc.yaml": METRICS_ONLY_DVC_YAML, "metrics.json": '{"acc": 0.9}'},
+    )
+
+    results = read_results(root, base_sha(root))
+
+    assert results.recorded[BASE] is None and results.recorded[HEAD] == {}
+    assert "could not compare the DVC-tracked data with the base:" in caplog.text
+    assert results.metrics[HEAD] == {"metrics.json": {"acc": 0.9}}
