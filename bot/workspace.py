@@ -50,8 +50,9 @@ def find_repo_root(path: Path) -> Path:
     except subprocess.CalledProcessError:
         raise BadInput(f"{path}: not a git repository; run mrbot inside a clone of your project") from None
     if not (root / "dvc.yaml").exists():
-        inner = next((parent for parent in (path.resolve(), *path.resolve().parents) if (parent / ".dvc").is_dir()), None)
-        if inner is not None and inner != root and root in inner.parents:
+        where = path.resolve()
+        inner = next((folder for folder in (where, *where.parents) if (folder / ".dvc").is_dir()), None)
+        if inner is not None and root in inner.parents:
             raise BadInput(
                 f"{inner}: a DVC project in a subdirectory of its git repository (`dvc init --subdir`); "
                 "mrbot reports on a project at the repository's top level only, for now"
