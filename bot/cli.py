@@ -70,7 +70,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP + "\nEvery option can also be set as MRBOT_<OPTION> (e.g. MRBOT_BASE).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
+    report.add_argument("path", nargs="?", default=".", type=Path, help="the DVC project: the repository, or a project folder in a monorepo (default: .)")
     report.add_argument("--base", default=environ.get("MRBOT_BASE"),
                         help="revision to compare with (default: the PR/MR base in CI; locally the "
                         "merge-base with origin/HEAD, main or master)")

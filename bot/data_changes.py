@@ -36,7 +36,7 @@ class DataChange:
 
 
 def recorded_outputs(repo: Any) -> dict[str, Recorded]:
-    """Every output of an open dvc Repo (a workspace, or a `Repo(root, rev=sha)`), by path."""
+    """Every output of an open dvc Repo (its workspace, or the commit it is switched to), by path."""
     recorded = {}
     for out in repo.index.outs:
         path = os.path.relpath(out.fs_path, repo.root_dir).replace(os.sep, "/")
@@ -53,10 +53,9 @@ def recorded_outputs(repo: Any) -> dict[str, Recorded]:
     return recorded
 
 
-def recorded_at(root: str, rev: str) -> dict[str, Recorded]:
-    from dvc.repo import Repo
-
-    with Repo(root, rev=rev) as repo:
+def recorded_at(repo: Any, rev: str) -> dict[str, Recorded]:
+    """The outputs commit `rev` records, read through an open dvc Repo switched there for a moment."""
+    with repo.switch(rev):
         return recorded_outputs(repo)
 
 
@@ -74,8 +73,8 @@ def recorded_or_none(read: Callable[[], dict[str, Recorded]], what: str) -> dict
 
 def changes_since(repo: Any, rev: str, what: str, cached_only: bool = False) -> list[DataChange]:
     """What `compare` finds between `rev` (`what` it is, for the log) and an open dvc Repo."""
-    old = recorded_or_none(lambda: recorded_at(repo.root_dir, rev), what)
     new = recorded_or_none(lambda: recorded_outputs(repo), "the working tree")
+    old = recorded_or_none(lambda: recorded_at(repo, rev), what)
     return compare(old, new, cached_only)
 
 

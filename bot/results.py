@@ -94,7 +94,13 @@ def _opened(root: Path) -> Any:
 
 
 def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclude: list[str] | None = None) -> list[PlotData]:
-    plots = _plots(repo.plots.show(revs=[base_sha, _WORKSPACE]), {base_sha: BASE, _WORKSPACE: HEAD})
+    from dvc.exceptions import NotDvcRepoError
+
+    try:
+        shown = repo.plots.show(revs=[base_sha, _WORKSPACE])
+    except NotDvcRepoError:  # the base predates this project (in a subdirectory of the git repository)
+        shown = repo.plots.show(revs=[_WORKSPACE])
+    plots = _plots(shown, {base_sha: BASE, _WORKSPACE: HEAD})
     return [plot for plot in plots if _selected(plot.id, include or [], exclude or [])]
 
 
@@ -108,16 +114,35 @@ def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
     # time it switches revision, which `show(revs=...)` does twice per call.
     with _skipped_metric_values() as skipped:
         for role, revision, what in (
-            (BASE, repo.switch(base_sha), "the base"),
-            (HEAD, contextlib.nullcontext(), "the working tree"),
+            (BASE, _at_revision(repo, base_sha), "the base"),
+            (HEAD, contextlib.nullcontext(True), "the working tree"),
         ):
-            with revision:
+            with revision as has_project:
+                if not has_project:  # nothing to compare there: every metric is new
+                    shown["metrics"][role] = shown["params"][role] = {}
+                    recorded[role] = {}
+                    continue
                 shown["metrics"][role] = _only_result(repo.metrics.show())
                 shown["params"][role] = _only_result(repo.params.show())
                 recorded[role] = recorded_or_none(lambda: recorded_outputs(repo), what)
     metrics = _values(shown["metrics"], unreadable)
     params = _values(shown["params"], unreadable)
     return Results(metrics, params, plots, unreadable, sorted(set(skipped)), recorded)
+
+
+@contextlib.contextmanager
+def _at_revision(repo: Any, sha: str) -> Iterator[bool]:
+    """The open Repo switched to a commit, as `dvc metrics diff` reads it; False when the commit has
+    no such project (a monorepo's project added after it): nothing to compare there."""
+    from dvc.exceptions import NotDvcRepoError
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(repo.switch(sha))
+        except NotDvcRepoError:
+            yield False
+            return
+        yield True
 
 
 def _only_result(shown: dict[str, Any]) -> Any:

@@ -42,21 +42,18 @@ def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 
 def find_repo_root(path: Path) -> Path:
-    """The git top level holding `path`, which must have a dvc.yaml."""
+    """The DVC project holding `path`, which must have a dvc.yaml: the git top level, or a folder
+    below it made with `dvc init --subdir` (one project of a monorepo)."""
     if not path.is_dir():
         raise BadInput(f"{path}: no such directory; pass the path of a git repository with a dvc.yaml")
     try:
-        root = Path(git(path, "rev-parse", "--show-toplevel"))
+        top = Path(git(path, "rev-parse", "--show-toplevel"))
     except subprocess.CalledProcessError:
         raise BadInput(f"{path}: not a git repository; run mrbot inside a clone of your project") from None
+    where = path.resolve()
+    inside = [folder for folder in (where, *where.parents) if folder == top or top in folder.parents]
+    root = next((folder for folder in inside if (folder / ".dvc").is_dir()), top)
     if not (root / "dvc.yaml").exists():
-        where = path.resolve()
-        inner = next((folder for folder in (where, *where.parents) if (folder / ".dvc").is_dir()), None)
-        if inner is not None and root in inner.parents:
-            raise BadInput(
-                f"{inner}: a DVC project in a subdirectory of its git repository (`dvc init --subdir`); "
-                "mrbot reports on a project at the repository's top level only, for now"
-            )
         raise BadInput(f"{root}: no dvc.yaml; mrbot reports on DVC pipelines (see `dvc stage add`)")
     return root
 
@@ -229,9 +226,11 @@ def modified_files(root: Path, pathspecs: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def temporary_worktree(root: Path, sha: str) -> Iterator[Path]:
-    """A detached git worktree of `sha` in a temporary directory, removed afterwards."""
+    """A detached git worktree of `sha` in a temporary directory, removed afterwards. Yields where
+    `root` (a git top level, or a folder below it) is in the worktree."""
+    top = Path(git(root, "rev-parse", "--show-toplevel"))
     parent = Path(tempfile.mkdtemp(prefix="mrbot-base-"))
-    path = parent / root.name
+    path = parent / top.name
     command = ["worktree", "add", "--detach", "--quiet", str(path), sha]
     try:
         try:
@@ -239,7 +238,7 @@ def temporary_worktree(root: Path, sha: str) -> Iterator[Path]:
         except subprocess.CalledProcessError as exc:
             reason = (exc.stderr or "").strip().splitlines()
             raise BadInput(f"`git {' '.join(command)}` failed{': ' + reason[-1] if reason else ''}") from None
-        yield path
+        yield path / root.resolve().relative_to(top)
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
             git(root, "worktree", "remove", "--force", str(path))

@@ -345,24 +345,3 @@ def test_a_bug_in_mrbot_is_one_masked_line_and_exit_5(demo_project, capsys, monk
     assert code == 5 and "Traceback (most recent call last)" in err and ", in broken\n" in err
     assert secret not in err
 
-
-def test_a_dvc_project_in_a_subdirectory_is_refused_in_one_line(tmp_path, capsys):
-    # A monorepo with `dvc init --subdir` in ml/: not supported yet, and said so rather than "no dvc.yaml".
-    from dvc.repo import Repo
-
-    top = tmp_path / "mono"
-    (top / "ml").mkdir(parents=True)
-    git(top, "init", "-q", "-b", "main")
-    Repo.init(str(top / "ml"), subdir=True).close()
-    (top / "ml" / "dvc.yaml").write_text("metrics:\n  - metrics.json\n")
-    git(top, "add", "-A")
-    git(top, "commit", "-q", "-m", "base")
-    capsys.readouterr()  # what `dvc init` said
-
-    code, out, err = run(["report", str(top / "ml"), "--base", "main", "--dry-run"], capsys)
-
-    assert code == 2 and out == ""
-    assert err.strip().splitlines() == [
-        f"mrbot: error: {top / 'ml'}: a DVC project in a subdirectory of its git repository (`dvc init --subdir`); "
-        "mrbot reports on a project at the repository's top level only, for now"
-    ]
