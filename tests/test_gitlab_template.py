@@ -24,6 +24,7 @@ from tests.gitlab_template import (
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "gitlab.md"
 ISSUE_INPUTS = {"stage", "image", "base", "pull", "repro", "install", "id", "fail-on-regression", "config", "template"}
+INPUTS = ISSUE_INPUTS | {"path"}  # and the project's folder, for a monorepo
 CUSTOM_INPUTS = {
     "stage": "report",
     "image": "registry.example.com/tools/mrbot:v0",
@@ -35,6 +36,7 @@ CUSTOM_INPUTS = {
     "fail-on-regression": True,
     "config": "ci/mrbot.yml",
     "template": "ci/report.md.j2",
+    "path": "ml",
 }
 
 
@@ -80,7 +82,7 @@ def test_header_is_its_own_document_and_declares_the_inputs_of_the_issue():
     assert len(list(yaml.safe_load_all(text))) == 2
     header, _ = load_template()
     assert set(header) == {"spec"}
-    assert set(header["spec"]["inputs"]) == ISSUE_INPUTS
+    assert set(header["spec"]["inputs"]) == INPUTS
 
 
 def test_every_input_is_used_and_every_use_is_declared():
@@ -150,10 +152,11 @@ def run_job_script(job, tmp_path):
     "given, expected",
     [
         ({}, {"base": None, "pull": True, "repro": True, "report_id": None, "fail_on_regression": None,
-              "config": None, "template": None, "out": Path("mrbot-report")}),
+              "config": None, "template": None, "out": Path("mrbot-report"), "path": Path(".")}),
         ({**CUSTOM_INPUTS, "install": "touch install-ran"},
          {"base": "origin/main", "pull": False, "repro": False, "report_id": "nightly", "fail_on_regression": True,
-          "config": Path("ci/mrbot.yml"), "template": Path("ci/report.md.j2"), "out": Path("mrbot-report")}),
+          "config": Path("ci/mrbot.yml"), "template": Path("ci/report.md.j2"), "out": Path("mrbot-report"),
+          "path": Path("ml")}),
     ],
     ids=["defaults", "custom"],
 )
