@@ -161,8 +161,18 @@ def _is_pool_thread(thread: threading.Thread) -> bool:
 
 
 def _import_matplotlib() -> None:
+    import io
+
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
+
+    # A first chart costs more than the next ones (fonts, the PNG encoder): pay that while idle.
+    figure = _new_figure(margins=_LINE_MARGINS)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], label="warm-up")
+    axes.set_title("warm-up")
+    axes.legend()
+    _save(figure, io.BytesIO())
 
 
 # What a forked worker renders: set once per worker by the pool's initializer.
