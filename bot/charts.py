@@ -72,7 +72,7 @@ class ChartRenderer:
     def __enter__(self) -> "ChartRenderer":
         if self.workers > 0 and self._fork_is_safe():
             warm = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_ctrl_c)
-            warm.submit(_import_matplotlib)
+            warm.submit(_warm_up_matplotlib)
             self._pools.append(warm)
         return self
 
@@ -160,7 +160,7 @@ def _is_pool_thread(thread: threading.Thread) -> bool:
     return type(thread).__module__ == "concurrent.futures.process" or thread.name == "QueueFeederThread"
 
 
-def _import_matplotlib() -> None:
+def _warm_up_matplotlib() -> None:
     import io
 
     import matplotlib.backends.backend_agg  # noqa: F401

@@ -396,6 +396,6 @@ def test_dollar_signs_in_titles_are_text_not_math(tmp_path):
 
 def test_the_warm_workers_start_up_draws_a_chart_without_error():
     # It runs in the worker where nobody reads its result: an error there would go unseen.
-    from bot.charts import _import_matplotlib
+    from bot.charts import _warm_up_matplotlib
 
-    _import_matplotlib()
+    _warm_up_matplotlib()
