@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping, NoReturn, Sequence
 
 from bot import __version__
-from bot.ci_outputs import report_outputs, write_outputs, write_step_summary
+from bot.ci.outputs import report_outputs, write_outputs, write_step_summary
 from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, BadInput, MrbotError
 from bot.forges.base import COMMENT_MODES
 from bot.masking import mask, secret_values
@@ -218,7 +218,7 @@ def _configure_logging(verbose: bool, secrets: list[str]) -> None:
 
 
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from bot.context import GITHUB, LOCAL, detect
+    from bot.ci import GITHUB, LOCAL, detect
     from bot.job import ReportOptions, run_report
 
     context = detect(environ, args.allow_pull_request_target)
@@ -285,7 +285,7 @@ def _post(
 
 
 def _publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from bot.context import detect
+    from bot.ci import detect
     from bot.report.bundle import read_bundle
 
     report = read_bundle(args.bundle)
@@ -313,7 +313,7 @@ def _check_bundle_target(report, context, bundle: Path) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.context import Context
+    from bot.ci import Context
     from bot.demo import build_demo_project
     from bot.job import ReportOptions, run_report
 

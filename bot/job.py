@@ -14,7 +14,7 @@ from typing import Callable
 from bot import __version__, workspace
 from bot.charts import ChartRenderer
 from bot.config import Config, check_report_id, load_config
-from bot.context import LOCAL, Context
+from bot.ci import LOCAL, Context
 from bot.data_changes import compare as compare_recorded
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED

@@ -17,7 +17,7 @@ import pytest
 from dvc.repo import Repo
 
 from bot.cli import main
-from bot.context import Context
+from bot.ci import Context
 from bot.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report

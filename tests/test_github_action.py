@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from bot.ci_outputs import report_outputs
+from bot.ci.outputs import report_outputs
 from bot.cli import build_parser, main
 from bot.demo import git
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_environ, pull_request_event, running

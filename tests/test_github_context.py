@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.context import GITHUB, detect
-from bot.context.github import FIND_PULL_BY_HEAD, FORK
+from bot.ci import GITHUB, detect
+from bot.ci.github import FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput
 from bot.forges.github import ClientOptions, client_options
 from tests.servers.github import (

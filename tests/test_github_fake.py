@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from bot.context import GITHUB, Context
+from bot.ci import GITHUB, Context
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.github import ACTIONS_LOGIN, ClientOptions, client_options, open_github, refusal_message
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, OpenAPI, Pull, Token

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.report.model import Chart
-from bot.context import GITHUB, Context
-from bot.context.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
+from bot.ci import GITHUB, Context
+from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import marker

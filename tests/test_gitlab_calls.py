@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from bot import __version__
-from bot.context.gitlab import detect_gitlab
+from bot.ci.gitlab import detect_gitlab
 from bot.errors import ForgeRefused
 from bot.forges.base import Comment, ImagesUnavailable
 from bot.forges.gitlab import open_gitlab

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.context import GITLAB, detect
-from bot.context.gitlab import detect_gitlab
+from bot.ci import GITLAB, detect
+from bot.ci.gitlab import detect_gitlab
 from bot.errors import BadInput
 
 HEAD = "c" * 40

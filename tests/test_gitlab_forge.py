@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.report.model import Chart
-from bot.context.gitlab import detect_gitlab
+from bot.ci.gitlab import detect_gitlab
 from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused
 from bot.forges.base import marker, parse_marker

@@ -26,8 +26,8 @@ from github import (
 from github.GithubObject import NotSet
 
 from bot import __version__
-from bot.context import Context
-from bot.context.github import (
+from bot.ci import Context
+from bot.ci.github import (
     BOT_LOGIN,
     FIND_PULL_BY_HEAD,
     FORK,

@@ -16,8 +16,8 @@ import gitlab
 import requests
 
 from bot import __version__
-from bot.context import Context
-from bot.context.gitlab import JOB_TOKEN
+from bot.ci import Context
+from bot.ci.gitlab import JOB_TOKEN
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import Comment, ImagesUnavailable, parse_marker
 from bot.report.bundle import images_for_upload

@@ -34,11 +34,11 @@ class Context:
 def detect(environ: Mapping[str, str], allow_pull_request_target: bool = False) -> Context:
     """GitHub Actions, GitLab CI, or a laptop (the local context: no forge)."""
     if environ.get("GITHUB_ACTIONS") == "true":
-        from bot.context.github import detect_github
+        from bot.ci.github import detect_github
 
         return detect_github(environ, allow_pull_request_target)
     if environ.get("GITLAB_CI") == "true":
-        from bot.context.gitlab import detect_gitlab
+        from bot.ci.gitlab import detect_gitlab
 
         return detect_gitlab(environ)
     return Context()
