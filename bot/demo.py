@@ -6,9 +6,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot import workspace
 from bot.errors import BadInput
-from bot.workspace import working_directory
+from bot.workspace.git import git as run_git
+from bot.workspace.git import working_directory
 
 PREPARE = '''\
 import json, os, sys
@@ -163,7 +163,7 @@ DEMO_IDENTITY = {
 
 
 def git(root: Path, *args: str) -> str:
-    return workspace.git(root, *args, env=DEMO_IDENTITY)
+    return run_git(root, *args, env=DEMO_IDENTITY)
 
 
 def reproduce(root: Path) -> None:

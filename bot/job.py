@@ -11,18 +11,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from bot import __version__, workspace
+from bot import __version__
 from bot.charts import ChartRenderer
-from bot.config import Config, check_report_id, load_config
 from bot.ci import LOCAL, Context
-from bot.data_changes import compare as compare_recorded
+from bot.config import Config, check_report_id, load_config
 from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
-from bot.results import BASE, HEAD, MISSING_FROM_STORAGE, Results, open_repo, read_plots, read_values
-from bot.workspace_steps import BaseRun, StepOptions, WorkspaceRun, pending_stages, reproduce_base, run_steps
+from bot.results import BASE, HEAD, Results, read_plots, read_values
+from bot.workspace import git
+from bot.workspace.recorded import compare as compare_recorded
+from bot.workspace.repo import MISSING_FROM_STORAGE, open_repo
+from bot.workspace.run import BaseRun, StepOptions, WorkspaceRun, pending_stages, reproduce_base, run_steps
 
 log = logging.getLogger(__name__)
 
@@ -55,28 +57,28 @@ class Outcome:
     template: Path | None = None  # the one report.md was rendered with; the posted comment uses it too
 
 
-def choose_base(root: Path, options: ReportOptions, context: Context) -> workspace.Revision:
+def choose_base(root: Path, options: ReportOptions, context: Context) -> git.Revision:
     """The revision to compare with, fetched first if the CI clone is too shallow to have it."""
     if options.base:
-        return workspace.ensure_revision(root, options.base)
-    merged_into = workspace.merge_base_parent(root, context.head_sha) if context.forge != LOCAL else None
+        return git.ensure_revision(root, options.base)
+    merged_into = git.merge_base_parent(root, context.head_sha) if context.forge != LOCAL else None
     if merged_into:
         log.info("the checkout is the merge of the PR into %s: comparing with that commit", merged_into[:8])
-        return workspace.ensure_revision(root, merged_into)
+        return git.ensure_revision(root, merged_into)
     if context.base_sha:
-        return workspace.ensure_revision(root, context.base_sha)
-    return workspace.default_base(root)
+        return git.ensure_revision(root, context.base_sha)
+    return git.default_base(root)
 
 
-def revision_labels(base: workspace.Revision, head: workspace.Revision) -> dict[str, str]:
+def revision_labels(base: git.Revision, head: git.Revision) -> dict[str, str]:
     return {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
 
 
 def build_report(
     results: Results,
     config: Config,
-    base: workspace.Revision,
-    head: workspace.Revision,
+    base: git.Revision,
+    head: git.Revision,
     charts: list[Chart],
     fail_on_regression: bool,
 ) -> Report:
@@ -121,8 +123,8 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     )
     path = options.path
     if path.is_dir():
-        workspace.trust_checkout(path, in_ci=context.forge != LOCAL)
-    root = workspace.find_repo_root(path)
+        git.trust_checkout(path, in_ci=context.forge != LOCAL)
+    root = git.find_repo_root(path)
     config = load_config(root, options.config)
     if options.report_id:
         config = replace(config, report_id=check_report_id(options.report_id, "--id / MRBOT_ID"))
@@ -134,9 +136,9 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
 
         check_template(options.template or config.template)  # before minutes of pipeline, not after
     base = choose_base(root, options, context)
-    head = workspace.head(root)
+    head = git.head(root)
     if context.head_sha and context.forge != LOCAL:
-        head = workspace.Revision(head.rev, context.head_sha)
+        head = git.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
     secrets = list(secret_values(os.environ) if options.secrets is None else options.secrets)
     secrets += [context.token] if context.token else []
@@ -184,8 +186,8 @@ def _read(
     renderer: ChartRenderer,
     config: Config,
     base_sha: str,
-    base: workspace.Revision,
-    head: workspace.Revision,
+    base: git.Revision,
+    head: git.Revision,
     out_dir: Path,
     complete: bool,
 ) -> tuple[Results, Callable[[], list[Chart]]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.data_changes import DataChange
-from bot.dvc_remote import Transfer
-from bot.pipeline import FAILED, NOT_RUN, RAN, RESTORED, SKIPPED, Failure, StageRun
-from bot.workspace_steps import BaseRun, WorkspaceRun
+from bot.workspace.recorded import DataChange
+from bot.workspace.repro import FAILED, NOT_RUN, RAN, RESTORED, SKIPPED, Failure, StageRun
+from bot.workspace.run import BaseRun, WorkspaceRun
+from bot.workspace.transfer import Transfer
 
 _STATUS_WORDS = {
     RAN: "✅ ran",

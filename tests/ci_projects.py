@@ -11,7 +11,7 @@ from pathlib import Path
 from dvc.repo import Repo
 
 from bot.demo import git
-from bot.workspace import working_directory
+from bot.workspace.git import working_directory
 from tests.projects import write_files
 
 REMOTE = "storage"

@@ -7,7 +7,7 @@ import pytest
 
 from bot.charts import confusion_matrices, file_stem, render_charts
 from bot.results import BASE, HEAD, PlotData, read_results
-from bot.workspace import resolve
+from bot.workspace.git import resolve
 from tests.projects import make_project
 
 LABELS = {BASE: "base main", HEAD: "head pr"}

@@ -16,14 +16,14 @@ import time
 import pytest
 from dvc.repo import Repo
 
-from bot.cli import main
 from bot.ci import Context
+from bot.cli import main
 from bot.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
 from bot.report.model import from_json
-from bot.workspace import temporary_worktree
-from bot.workspace_steps import reproduce_base
+from bot.workspace.git import temporary_worktree
+from bot.workspace.run import reproduce_base
 from tests.ci_projects import (
     copy_origin,
     detached_shallow_checkout,

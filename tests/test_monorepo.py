@@ -10,7 +10,7 @@ from dvc.repo import Repo
 
 from bot.cli import main
 from bot.demo import git
-from bot.workspace import working_directory
+from bot.workspace.git import working_directory
 
 SCORE = (
     "import json, yaml\n"

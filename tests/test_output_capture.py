@@ -5,9 +5,9 @@ import subprocess
 import sys
 import textwrap
 
-from bot.output_capture import MAX_LINE_CHARS, OutputCapture
-from bot.results import open_repo
-from bot.workspace_steps import StepOptions, run_steps
+from bot.workspace.capture import MAX_LINE_CHARS, OutputCapture
+from bot.workspace.repo import open_repo
+from bot.workspace.run import StepOptions, run_steps
 from tests.projects import make_project
 
 SECRET = "s3cr3t-value-0123456789"

@@ -10,7 +10,7 @@ from dvc.repo import Repo
 
 from bot.demo import git
 from bot.results import BASE, HEAD, read_results
-from bot.workspace import resolve, working_directory
+from bot.workspace.git import resolve, working_directory
 from tests.projects import METRICS_ONLY_DVC_YAML, make_project
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot.errors import BadInput
-from bot.output_capture import OutputCapture, causes
+from bot.workspace.capture import OutputCapture, causes
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bot import dvc_remote, workspace
-from bot.data_changes import DataChange, changes_since
-from bot.dvc_remote import Transfer
 from bot.errors import BadInput
 from bot.masking import mask
-from bot.output_capture import OutputCapture, causes
-from bot.pipeline import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
-from bot.results import open_repo
+from bot.workspace import git, transfer
+from bot.workspace.capture import OutputCapture, causes
+from bot.workspace.recorded import DataChange, changes_since
+from bot.workspace.repo import open_repo
+from bot.workspace.repro import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
+from bot.workspace.transfer import Transfer
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +68,21 @@ def run_steps(
     run = WorkspaceRun()
     with OutputCapture(secrets, echo) as capture:
         if options.pull:
-            run.pull = dvc_remote.pull(repo, capture, rebuild_missing=options.repro)
+            run.pull = transfer.pull(repo, capture, rebuild_missing=options.repro)
             run.failure = run.pull.failure
         if run.failure is None and options.repro:
             log.info("dvc repro: running the pipeline")
             run.repro = reproduce(repo, capture)
             run.failure = run.repro.failure
         if run.failure is None and options.push:
-            run.push = dvc_remote.push(repo, capture)
+            run.push = transfer.push(repo, capture)
             run.failure = run.push.failure
         if run.failure is not None:
             run.failure.message = mask(run.failure.message, secrets)
         # When no stage ran, DVC found every output as dvc.lock records it: nothing to compare.
         if run.repro is not None and run.repro.failure is None and run.repro.ran:
             run.uncommitted = changes_since(repo, "HEAD", "HEAD")
-            run.lock_files = workspace.modified_files(root, [LOCK_FILES])
+            run.lock_files = git.modified_files(root, [LOCK_FILES])
     return run
 
 
@@ -117,12 +117,12 @@ def reproduce_base(
     log.info("--base-repro: reproducing the base %s in a temporary worktree", base_sha[:8])
     # A base that cannot be checked out, loaded or reproduced ends as the report's note, not the run.
     try:
-        with workspace.temporary_worktree(root, base_sha) as tree:
+        with git.temporary_worktree(root, base_sha) as tree:
             _share_dvc_setup(root, tree)
             keep: list[str] = []
             try:
                 with OutputCapture(secrets, echo) as capture, open_repo(tree) as repo:
-                    run.pull = dvc_remote.pull(repo, capture, rebuild_missing=True)
+                    run.pull = transfer.pull(repo, capture, rebuild_missing=True)
                     run.failure = run.pull.failure
                     if run.failure is None:
                         run.repro = reproduce(repo, capture)
@@ -132,7 +132,7 @@ def reproduce_base(
             except BadInput as exc:  # the base's dvc.yaml does not load
                 run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
             if run.failure is None:
-                run.sha = workspace.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
+                run.sha = git.snapshot(tree, keep, f"mrbot: base {base_sha[:8]} reproduced")
     except BadInput as exc:  # git cannot check the base out
         run.failure = Failure("dvc repro", str(exc))
     except DvcException as exc:  # its DVC config, say, when sharing the cache with it

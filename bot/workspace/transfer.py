@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.masking import mask
-from bot.output_capture import OutputCapture
-from bot.pipeline import Failure
+from bot.workspace.capture import OutputCapture
+from bot.workspace.repro import Failure
 
 log = logging.getLogger(__name__)
 
