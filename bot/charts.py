@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable
 
 from bot.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
 from bot.report.model import Chart
-from bot.results import BASE, HEAD, PlotData
+from bot.results import BASE, HEAD
+from bot.results.plots import PlotData
 
 LINE_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}

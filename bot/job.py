@@ -20,7 +20,9 @@ from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section
 from bot.report.model import PIPELINE_FAILED, Chart, Report, RevisionInfo
-from bot.results import BASE, HEAD, Results, read_plots, read_values
+from bot.results import BASE, HEAD
+from bot.results.plots import read_plots
+from bot.results.values import Results, read_values
 from bot.workspace import git
 from bot.workspace.recorded import compare as compare_recorded
 from bot.workspace.repo import MISSING_FROM_STORAGE, open_repo

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from bot.charts import confusion_matrices, file_stem, render_charts
-from bot.results import BASE, HEAD, PlotData, read_results
+from bot.results import BASE, HEAD
+from bot.results.plots import PlotData
+from bot.results.values import read_results
 from bot.workspace.git import resolve
 from tests.projects import make_project
 
