@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.diff import HIGHER, LOWER, MetricRule, Threshold
+from bot.compare.diff import HIGHER, LOWER, MetricRule, Threshold
 from bot.errors import BadInput, brief
 
 DEFAULT_FILE = ".mrbot.yml"

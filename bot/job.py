@@ -14,8 +14,8 @@ from typing import Callable
 from bot import __version__
 from bot.charts import ChartRenderer
 from bot.ci import LOCAL, Context
+from bot.compare.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.config import Config, check_report_id, load_config
-from bot.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
 from bot.pipeline_section import SectionInputs, pipeline_section

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bot.diff import IMPROVED, REGRESSED, UNCHANGED
+from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED
 from bot.forges.base import COMMENT_NEW, COMMENT_OFF, Comment, Forge, ImagesUnavailable, marker, parse_marker
 from bot.report.model import Report
 from bot.report.render import format_change, render_within

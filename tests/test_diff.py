@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from bot.diff import (
+from bot.compare.diff import (
     CHANGED,
     HIGHER,
     IMPROVED,

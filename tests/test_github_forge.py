@@ -14,7 +14,7 @@ import pytest
 from bot.report.model import Chart
 from bot.ci import GITHUB, Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
-from bot.diff import MetricRow
+from bot.compare.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import marker
 from bot.forges.github import ACTIONS_LOGIN, ClientOptions, open_github

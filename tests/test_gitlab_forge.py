@@ -9,7 +9,7 @@ import pytest
 
 from bot.report.model import Chart
 from bot.ci.gitlab import detect_gitlab
-from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
+from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused
 from bot.forges.base import marker, parse_marker
 from bot.forges import gitlab as gitlab_forge

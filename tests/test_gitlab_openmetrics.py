@@ -6,7 +6,7 @@ import shlex
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from bot.diff import IMPROVED, NEW, REMOVED, UNCHANGED, MetricRow
+from bot.compare.diff import IMPROVED, NEW, REMOVED, UNCHANGED, MetricRow
 from bot.report.bundle import write_bundle
 from bot.report.model import Report, RevisionInfo
 from bot.report.openmetrics import METRICS_TXT, metric_name, openmetrics_text

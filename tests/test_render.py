@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from bot.report.model import Chart
-from bot.diff import compare_metrics, compare_params, overall_verdict, summarize
+from bot.compare.diff import compare_metrics, compare_params, overall_verdict, summarize
 from bot.errors import BadInput
 from bot.report.model import Report, RevisionInfo, from_json, to_json
 from bot.report.render import render, render_within

@@ -8,8 +8,8 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.config import check_report_id
-from bot.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.errors import BadInput
 
 SCHEMA_VERSION = 1

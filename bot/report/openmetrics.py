@@ -8,7 +8,7 @@ import math
 import re
 from pathlib import Path
 
-from bot.diff import MetricRow, is_number
+from bot.compare.diff import MetricRow, is_number
 from bot.report.model import Report
 
 METRICS_TXT = "metrics.txt"

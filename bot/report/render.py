@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
-from bot.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
+from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
 from bot.errors import BadInput
 from bot.markdown import code_block, escape
 from bot.report.model import PIPELINE_FAILED, Report

@@ -1,0 +1,1 @@
+"""Comparisons of the two revisions and their verdicts: pure functions of values, no I/O."""
