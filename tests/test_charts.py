@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import confusion_matrices, file_stem, render_charts
+from bot.charts.confusion import confusion_matrices
+from bot.charts.draw import file_stem
+from bot.charts.pool import render_charts
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 from bot.results.values import read_results
@@ -136,7 +138,7 @@ def test_images_other_than_png_jpeg_gif_are_left_out(tmp_path):
 
 
 def test_an_image_plot_over_the_upload_limit_is_left_out_with_a_note(tmp_path):
-    from bot.images import MAX_IMAGE_BYTES
+    from bot.charts.images import MAX_IMAGE_BYTES
 
     huge = b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_IMAGE_BYTES
     plot = PlotData("big.png", "big.png", "image", images={BASE: huge, HEAD: huge[:1000]})
@@ -161,7 +163,7 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
     all_templates_project, tmp_path, monkeypatch
 ):
     # savefig lays a figure out in two passes; _save lays it out once (or keeps fixed margins).
-    import bot.charts
+    import bot.charts.draw
 
     root = all_templates_project
     plots = [plot for plot in read_results(root, resolve(root, "main").sha).plots if plot.template != "image"]
@@ -171,7 +173,7 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
     def plain_savefig(figure, path):
         figure.savefig(path, dpi=100, metadata={"Software": None})
 
-    monkeypatch.setattr(bot.charts, "_save", plain_savefig)
+    monkeypatch.setattr(bot.charts.draw, "save", plain_savefig)
     twice = render_charts(plots, tmp_path / "twice", LABELS)
     for chart_once, chart_twice in zip(once, twice):
         (image,) = chart_once.images
@@ -180,7 +182,8 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
 
 
 def _line_chart_of(values: list[float]):
-    from bot.charts import _line_figure, series_by_revision
+    from bot.charts.lines import line_figure as _line_figure
+    from bot.charts.lines import series_by_revision
 
     points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
     plot = PlotData("curve.csv", "curve", "linear", x="step", y="value", datapoints=points)
@@ -195,7 +198,8 @@ def _inside_the_figure(figure) -> bool:
 
 
 def test_a_line_chart_with_short_tick_labels_keeps_its_fixed_margins(tmp_path):
-    from bot.charts import _LINE_MARGINS, _save
+    from bot.charts.figure import LINE_MARGINS as _LINE_MARGINS
+    from bot.charts.figure import save as _save
 
     figure = _line_chart_of([0.9, 0.5, 0.3, 0.2])
     _save(figure, tmp_path / "short.png")
@@ -208,7 +212,8 @@ def test_a_line_chart_with_short_tick_labels_keeps_its_fixed_margins(tmp_path):
 def test_long_tick_labels_get_room_from_constrained_layout(tmp_path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from bot.charts import _LINE_MARGINS, _save
+    from bot.charts.figure import LINE_MARGINS as _LINE_MARGINS
+    from bot.charts.figure import save as _save
 
     values = [-812345.0, -512345.0, -112345.0]  # tick labels like "−800000": wider than the fixed margin
     fixed = _line_chart_of(values)
@@ -224,7 +229,7 @@ def test_long_tick_labels_get_room_from_constrained_layout(tmp_path):
 
 
 def _confusion_chart_of(classes: list[str]):
-    from bot.charts import _confusion_figure
+    from bot.charts.confusion import confusion_figure as _confusion_figure
 
     points = [{"rev": rev, "actual": actual, "predicted": predicted}
               for rev in (BASE, HEAD) for actual in classes for predicted in classes]
@@ -237,7 +242,7 @@ def _confusion_chart_of(classes: list[str]):
     [(["0", "1", "2"], True), (["a very long class name", "another very long class name"], False)],
 )
 def test_confusion_panels_keep_fixed_margins_only_when_their_labels_fit(tmp_path, classes, fixed):
-    from bot.charts import _save
+    from bot.charts.figure import save as _save
 
     figure = _confusion_chart_of(classes)
     before = [axes.get_position().bounds for axes in figure.axes]
@@ -307,7 +312,7 @@ def curve_plots(count: int, points: int) -> list[PlotData]:
 WORKERS_CHECK = """
 import json, sys
 from pathlib import Path
-from bot.charts import ChartRenderer, render_charts
+from bot.charts.pool import ChartRenderer, render_charts
 from tests.test_charts import LABELS, curve_plots
 
 count, points, out, foreign = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "1"
@@ -344,7 +349,7 @@ def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.charts import _hand_out
+    from bot.charts.pool import hand_out as _hand_out
 
     taken = {"slow": 0, "fast": 0}
 
@@ -365,7 +370,7 @@ def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
 def test_hand_out_fails_the_tasks_of_a_pool_that_is_gone_and_never_hangs():
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.charts import _hand_out
+    from bot.charts.pool import hand_out as _hand_out
 
     gone = ThreadPoolExecutor(1)
     gone.shutdown()
@@ -398,6 +403,6 @@ def test_dollar_signs_in_titles_are_text_not_math(tmp_path):
 
 def test_the_warm_workers_start_up_draws_a_chart_without_error():
     # It runs in the worker where nobody reads its result: an error there would go unseen.
-    from bot.charts import _warm_up_matplotlib
+    from bot.charts.pool import warm_up_matplotlib as _warm_up_matplotlib
 
     _warm_up_matplotlib()

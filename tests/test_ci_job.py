@@ -517,7 +517,7 @@ def test_the_collector_pauses_while_plots_are_read_and_is_restored_after_the_job
     demo_project, tmp_path, monkeypatch
 ):
     import bot.job
-    from bot.charts import ChartRenderer
+    from bot.charts.pool import ChartRenderer
 
     seen = {}
     read_plots, start = bot.job.read_plots, ChartRenderer.start

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.report.model import Chart
+from bot.charts.chart import Chart
 from bot.ci.gitlab import detect_gitlab
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.report.model import Chart
+from bot.charts.chart import Chart
 from bot.compare.diff import compare_metrics, compare_params, overall_verdict, summarize
 from bot.errors import BadInput
 from bot.report.model import Report, RevisionInfo, from_json, to_json

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
+from bot.charts.images import KIND_OF_SUFFIX, MAX_IMAGE_BYTES, SIGNATURE_BYTES, image_kind
 from bot.errors import BadInput
-from bot.images import KIND_OF_SUFFIX, MAX_IMAGE_BYTES, SIGNATURE_BYTES, image_kind
 from bot.report.model import Report, from_json, to_json
 from bot.report.openmetrics import write_openmetrics
 from bot.report.render import render

@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from bot.charts.chart import Chart
 from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.config import check_report_id
 from bot.errors import BadInput
@@ -19,17 +20,6 @@ OVERALL_VERDICTS = (REGRESSED, IMPROVED, CHANGED, UNCHANGED, PIPELINE_FAILED)
 # Image paths in a bundle are names we generated; anything else in report.json is refused.
 _IMAGE_PATH = re.compile(r"images/[A-Za-z0-9._-]{1,120}")  # whole strings: fullmatch
 _SHA = re.compile(r"[0-9a-f]{7,64}")
-
-
-@dataclass(frozen=True)
-class Chart:
-    plot_id: str
-    title: str
-    template: str
-    images: list[str] = field(default_factory=list)  # paths relative to the bundle
-    image_labels: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    mermaid: str = ""
 
 
 @dataclass(frozen=True)
