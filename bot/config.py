@@ -12,10 +12,10 @@ import yaml
 
 from bot.compare.diff import HIGHER, LOWER, MetricRule, Threshold
 from bot.errors import BadInput, brief
+from bot.report.model import check_report_id
 
 DEFAULT_FILE = ".mrbot.yml"
 _TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots"}
-_REPORT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
 
 
@@ -81,13 +81,6 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
         plots_include=_string_list(plots.get("include"), f"{source}: plots.include"),
         plots_exclude=_string_list(plots.get("exclude"), f"{source}: plots.exclude"),
     )
-
-
-def check_report_id(report_id: str, where: str) -> str:
-    """The id goes into the comment's hidden marker, so it is held to a plain alphabet."""
-    if not _REPORT_ID.fullmatch(report_id):
-        raise BadInput(f"{where} must be 1-64 letters, digits, '.', '_' or '-'")
-    return report_id
 
 
 def _metric_rules(raw: Any, source: str) -> list[MetricRule]:

@@ -16,11 +16,11 @@ from bot.charts.chart import Chart
 from bot.charts.pool import ChartRenderer
 from bot.ci import LOCAL, Context
 from bot.compare.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
-from bot.config import Config, check_report_id, load_config
+from bot.config import Config, load_config
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
 from bot.masking import secret_values
-from bot.pipeline_section import SectionInputs, pipeline_section
-from bot.report.model import PIPELINE_FAILED, Report, RevisionInfo
+from bot.report.model import PIPELINE_FAILED, Report, RevisionInfo, check_report_id
+from bot.report.pipeline import SectionInputs, pipeline_section
 from bot.results import BASE, HEAD
 from bot.results.plots import read_plots
 from bot.results.values import Results, read_values

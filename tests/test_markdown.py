@@ -1,6 +1,6 @@
 import pytest
 
-from bot.markdown import code_block, escape
+from bot.report.markdown import code_block, escape
 
 
 @pytest.mark.parametrize(

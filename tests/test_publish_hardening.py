@@ -20,7 +20,7 @@ from tests.test_gitlab_e2e import TOKEN as GITLAB_TOKEN
 from tests.test_gitlab_e2e import bundle_text, git, gitlab, predefined_variables  # noqa: F401 - gitlab: a fixture
 from tests.test_render import sample_report
 
-# What bot/pipeline_section.py writes for a run with one failed stage, a pull and a data change.
+# What bot/report/pipeline.py writes for a run with one failed stage, a pull and a data change.
 PIPELINE = {
     "failed": "dvc repro failed in stage train",
     "failure": {"step": "dvc repro", "stage": "train", "exit_code": 1, "message": "dvc repro failed in stage train"},

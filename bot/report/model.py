@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.charts.chart import Chart
 from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
-from bot.config import check_report_id
 from bot.errors import BadInput
 
 SCHEMA_VERSION = 1
@@ -20,6 +19,14 @@ OVERALL_VERDICTS = (REGRESSED, IMPROVED, CHANGED, UNCHANGED, PIPELINE_FAILED)
 # Image paths in a bundle are names we generated; anything else in report.json is refused.
 _IMAGE_PATH = re.compile(r"images/[A-Za-z0-9._-]{1,120}")  # whole strings: fullmatch
 _SHA = re.compile(r"[0-9a-f]{7,64}")
+_REPORT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def check_report_id(report_id: str, where: str) -> str:
+    """The id goes into the comment's hidden marker, so it is held to a plain alphabet."""
+    if not _REPORT_ID.fullmatch(report_id):
+        raise BadInput(f"{where} must be 1-64 letters, digits, '.', '_' or '-'")
+    return report_id
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,7 @@ def _mermaid(text: str) -> str:
     return text if lines and all(_MERMAID_LINE.fullmatch(line) for line in lines) else ""
 
 
-# The `pipeline` object as bot/pipeline_section.py writes it and the templates read it: key -> (check,
+# The `pipeline` object as bot/report/pipeline.py writes it and the templates read it: key -> (check,
 # default). A missing key gets its default, as the templates read most keys without .get(); an
 # unknown key is dropped rather than refused, so a bundle from a newer mrbot still posts, and no
 # unchecked value reaches a template.

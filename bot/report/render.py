@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
 from bot.errors import BadInput
-from bot.markdown import code_block, escape
+from bot.report.markdown import code_block, escape
 from bot.report.model import PIPELINE_FAILED, Report
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
