@@ -9,13 +9,20 @@ from pathlib import Path
 from typing import Callable
 
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED
-from bot.forges.base import COMMENT_NEW, COMMENT_OFF, Comment, Forge, ImagesUnavailable, marker, parse_marker
+from bot.forges.base import (
+    COMMENT_NEW,
+    COMMENT_OFF,
+    STATUS_DESCRIPTION_LIMIT,
+    Comment,
+    Forge,
+    ImagesUnavailable,
+    marker,
+    parse_marker,
+)
 from bot.report.model import Report
 from bot.report.render import format_change, render_within
 
 log = logging.getLogger(__name__)
-
-STATUS_DESCRIPTION_LIMIT = 140  # GitHub's limit; GitLab's is larger
 
 CREATED = "created"
 UPDATED = "updated"

@@ -9,7 +9,7 @@ import pytest
 from bot.ci import GITHUB, detect
 from bot.ci.github import FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput
-from bot.forges.github import ClientOptions, client_options
+from bot.forges.github_api import ClientOptions, client_options
 from tests.servers.github import (
     actions_environ,
     pull_request_event,

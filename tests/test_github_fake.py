@@ -9,7 +9,8 @@ import responses
 
 from bot.ci import GITHUB, Context
 from bot.errors import BadInput, ForgeRefused
-from bot.forges.github import ACTIONS_LOGIN, ClientOptions, client_options, open_github, refusal_message
+from bot.forges.github import ACTIONS_LOGIN, open_github
+from bot.forges.github_api import ClientOptions, client_options, refusal_message
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, OpenAPI, Pull, Token
 
 TOKEN = "ghs_FakeTokenForTheFakeChecker000000"

@@ -17,7 +17,8 @@ from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.compare.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import marker
-from bot.forges.github import ACTIONS_LOGIN, ClientOptions, open_github
+from bot.forges.github import ACTIONS_LOGIN, open_github
+from bot.forges.github_api import ClientOptions
 from bot.publish import CREATED, SKIPPED_NEWER, SKIPPED_OFF, UNCHANGED_BODY, UPDATED, PublishOptions, publish
 from bot.report.model import Report, RevisionInfo
 from bot.report.render import render

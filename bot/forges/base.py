@@ -14,6 +14,8 @@ COMMENT_NEW = "new"
 COMMENT_OFF = "off"
 COMMENT_MODES = (COMMENT_UPDATE, COMMENT_NEW, COMMENT_OFF)
 
+STATUS_DESCRIPTION_LIMIT = 140  # GitHub's limit on a commit status description; GitLab's is larger
+
 
 def marker(report_id: str, head_sha: str) -> str:
     return f"<!-- mrbot:report id={report_id} head={head_sha} -->"
