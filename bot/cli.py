@@ -218,7 +218,8 @@ def _configure_logging(verbose: bool, secrets: list[str]) -> None:
 
 
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from bot.ci import GITHUB, LOCAL, detect
+    from bot.ci import detect
+    from bot.ci.context import GITHUB, LOCAL
     from bot.job import ReportOptions, run_report
 
     context = detect(environ, args.allow_pull_request_target)
@@ -313,9 +314,9 @@ def _check_bundle_target(report, context, bundle: Path) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.ci import Context
-    from bot.demo import build_demo_project
+    from bot.ci.context import Context
     from bot.job import ReportOptions, run_report
+    from bot.workspace.demo import build_demo_project
 
     root = (args.dir or Path(tempfile.mkdtemp(prefix="mrbot-demo-"))).resolve()
     log.info("building the demo project in %s", root)

@@ -14,7 +14,7 @@ from typing import Callable
 from bot import __version__
 from bot.charts.chart import Chart
 from bot.charts.pool import ChartRenderer
-from bot.ci import LOCAL, Context
+from bot.ci.context import LOCAL, Context
 from bot.compare.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
 from bot.config import Config, load_config
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED

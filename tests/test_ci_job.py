@@ -16,9 +16,9 @@ import time
 import pytest
 from dvc.repo import Repo
 
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.cli import main
-from bot.demo import git, reproduce
+from bot.workspace.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
 from bot.report.model import from_json

@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from bot.ci import GITHUB, Context
+from bot.ci.context import GITHUB, Context
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.github import ACTIONS_LOGIN, open_github
 from bot.forges.github_api import ClientOptions, client_options, refusal_message

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.charts.chart import Chart
-from bot.ci import GITHUB, Context
+from bot.ci.context import GITHUB, Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.compare.diff import MetricRow
 from bot.errors import BadInput, ForgeRefused

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.job import ReportOptions, run_report
 from tests.ci_projects import publish, set_dvc_remote, shallow_clone
 

@@ -1,34 +1,11 @@
-"""Who and where: forge, repository, PR/MR, head and base, token. Read from the CI environment."""
+"""Where we run: the context of each CI system (GitHub Actions, GitLab CI, a laptop), and the job
+summary and outputs mrbot leaves there."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping
 
-LOCAL = "local"
-GITHUB = "github"
-GITLAB = "gitlab"
-
-
-@dataclass(frozen=True)
-class Context:
-    forge: str = LOCAL
-    repository: str = ""  # owner/name on GitHub, the project path on GitLab
-    project_id: str = ""  # GitLab's numeric project id
-    api_url: str = ""
-    server_url: str = ""
-    number: int | None = None  # PR/MR number; None posts on the commit
-    head_sha: str = ""
-    base_sha: str = ""
-    base_ref: str = ""
-    event: str = ""
-    run_url: str = ""
-    token: str = field(default="", repr=False)
-    token_name: str = ""  # which variable the token came from, for messages
-    summary_path: Path | None = None
-    output_path: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+from bot.ci.context import Context
 
 
 def detect(environ: Mapping[str, str], allow_pull_request_target: bool = False) -> Context:

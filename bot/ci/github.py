@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from bot.ci import GITHUB, Context
+from bot.ci.context import GITHUB, Context
 from bot.errors import BadInput, brief
 
 DEFAULT_API_URL = "https://api.github.com"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from bot.ci import GITLAB, Context
+from bot.ci.context import GITLAB, Context
 from bot.errors import BadInput, brief
 
 # Checked in order: the generic override first, then GitLab's usual name.

@@ -6,7 +6,7 @@ import logging
 import uuid
 from pathlib import Path
 
-from bot.ci import Context
+from bot.ci.context import Context
 
 log = logging.getLogger(__name__)
 

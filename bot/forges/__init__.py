@@ -7,7 +7,7 @@ import contextlib
 import functools
 from typing import Any, Iterator
 
-from bot.ci import GITHUB, GITLAB, Context
+from bot.ci.context import GITHUB, GITLAB, Context
 from bot.errors import BadInput, ForgeRefused, MrbotError
 from bot.forges.base import Comment, Forge, ImagesUnavailable
 from bot.masking import mask

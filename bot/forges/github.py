@@ -13,7 +13,7 @@ import requests
 from github import Github, GithubException, InputGitTreeElement, UnknownObjectException
 from github.GithubObject import NotSet
 
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, Comment, ImagesUnavailable

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededExceedsMaxWait
 
 from bot import __version__
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.ci.github import FORK, SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES
 from bot.errors import BadInput, brief
 

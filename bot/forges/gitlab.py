@@ -13,7 +13,7 @@ from typing import Any, Callable, Protocol
 
 import gitlab
 
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.forges.base import Comment, ImagesUnavailable, parse_marker
 from bot.forges.gitlab_api import Refusals, gitlab_client
 from bot.report.bundle import images_for_upload

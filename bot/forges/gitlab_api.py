@@ -10,7 +10,7 @@ import gitlab
 import requests
 
 from bot import __version__
-from bot.ci import Context
+from bot.ci.context import Context
 from bot.ci.gitlab import JOB_TOKEN
 from bot.errors import BadInput, ForgeRefused
 
