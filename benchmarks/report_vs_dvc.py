@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.demo import build_demo_project, git  # noqa: E402
+from bot.workspace.demo import build_demo_project, git  # noqa: E402
 
 PYTHON = sys.executable
 # The dvc CLI starts an analytics daemon as it exits: it would reach for the network and, still

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dvc.repo import Repo
 
-from bot.demo import git
+from bot.workspace.demo import git
 from bot.workspace.git import working_directory
 from tests.projects import write_files
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import build_demo_project
+from bot.workspace.demo import build_demo_project
 
 
 @pytest.fixture(autouse=True)

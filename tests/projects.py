@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.demo import git
+from bot.workspace.demo import git
 
 from dvc.repo import Repo
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.demo import git
+from bot.workspace.demo import git
 from tests.projects import METRICS_ONLY_DVC_YAML, make_project
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from bot.ci.outputs import report_outputs
 from bot.cli import build_parser, main
-from bot.demo import git
+from bot.workspace.demo import git
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_environ, pull_request_event, running
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.demo import git
+from bot.workspace.demo import git
 from bot.forges.github import ACTIONS_LOGIN
 from tests.servers.github import (
     ACTIONS_BOT,

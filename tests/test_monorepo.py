@@ -9,7 +9,7 @@ from pathlib import Path
 from dvc.repo import Repo
 
 from bot.cli import main
-from bot.demo import git
+from bot.workspace.demo import git
 from bot.workspace.git import working_directory
 
 SCORE = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dvc.repo import Repo
 
-from bot.demo import git
+from bot.workspace.demo import git
 from bot.results import BASE, HEAD
 from bot.results.values import read_results
 from bot.workspace.git import resolve, working_directory
