@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.workspace.demo import git
-
 from dvc.repo import Repo
+
+from bot.workspace.demo import git
 
 
 def write_files(root: Path, files: dict[str, Any]) -> None:

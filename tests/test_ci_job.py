@@ -18,10 +18,10 @@ from dvc.repo import Repo
 
 from bot.ci.context import Context
 from bot.cli import main
-from bot.workspace.demo import git, reproduce
 from bot.errors import BadInput
 from bot.job import ReportOptions, run_report
 from bot.report.model import from_json
+from bot.workspace.demo import git, reproduce
 from bot.workspace.git import temporary_worktree
 from bot.workspace.run import reproduce_base
 from tests.ci_projects import (

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.ci.context import GITHUB
 from bot.ci import detect
+from bot.ci.context import GITHUB
 from bot.ci.github import FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput
 from bot.forges.github_api import ClientOptions, client_options

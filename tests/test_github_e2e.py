@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.workspace.demo import git
 from bot.forges.github import ACTIONS_LOGIN
+from bot.workspace.demo import git
 from tests.servers.github import (
     ACTIONS_BOT,
     CONTRIBUTOR,

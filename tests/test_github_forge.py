@@ -24,10 +24,10 @@ from bot.report.model import Report, RevisionInfo
 from bot.report.render import render
 from tests.servers.github import (
     ACTIONS_BOT,
-    GRAPHQL,
-    Account,
     CONTRIBUTOR,
+    GRAPHQL,
     MAINTAINER,
+    Account,
     FakeGitHub,
     Pull,
     Token,

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.ci.context import GITLAB
 from bot.ci import detect
+from bot.ci.context import GITLAB
 from bot.ci.gitlab import detect_gitlab
 from bot.errors import BadInput
 

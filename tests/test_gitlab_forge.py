@@ -3,7 +3,6 @@
 import os
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from bot.charts.chart import Chart
 from bot.ci.gitlab import detect_gitlab
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, overall_verdict, summarize
 from bot.errors import EXIT_FORGE_REFUSED, BadInput, ForgeRefused
-from bot.forges.base import marker, parse_marker
 from bot.forges import gitlab_api as gitlab_forge
+from bot.forges.base import marker, parse_marker
 from bot.forges.gitlab import COMMENT_LIMIT, open_gitlab
 from bot.forges.gitlab_api import MAX_RETRIES
 from bot.publish import CREATED, SKIPPED_NEWER, UNCHANGED_BODY, UPDATED, PublishOptions, publish

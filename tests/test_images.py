@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import EXIT_BAD_INPUT, BadInput
 from bot.charts.images import GIF, JPEG, PNG, image_kind
+from bot.errors import EXIT_BAD_INPUT, BadInput
 from bot.report import bundle as bundle_module
 from bot.report.bundle import MAX_IMAGE_BYTES, MAX_IMAGES, images_for_upload
 

@@ -14,7 +14,6 @@ from bot.errors import EXIT_BAD_INPUT, EXIT_FORGE_REFUSED, EXIT_OK, BadInput
 from bot.report.model import from_json, to_json
 from bot.report.render import render
 from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_environ, pull_request_event
-from tests.servers.gitlab import FakeGitLab
 from tests.test_github_e2e import FAST, MERGE_SHA, PNG, REPO, TOKEN, bundle_report, outputs, publish_environ
 from tests.test_gitlab_e2e import TOKEN as GITLAB_TOKEN
 from tests.test_gitlab_e2e import bundle_text, git, gitlab, predefined_variables  # noqa: F401 - gitlab: a fixture
@@ -155,7 +154,7 @@ def test_github_answering_garbage_is_exit_4_with_the_report_kept(demo_project, t
         ("POST", r"/merge_requests/3/notes$", {"id": None}),
     ],
 )
-def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab, demo_project, capsys, method, path,
+def test_gitlab_answering_garbage_is_exit_4_with_the_report_kept(gitlab, demo_project, capsys, method, path,  # noqa: F811 - the fixture
                                                                  answer):
     gitlab.fail(method, path, 200, answer)
     bundle = demo_project.parent / "bundle"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from dvc.repo import Repo
 
-from bot.workspace.demo import git
 from bot.results import BASE, HEAD
 from bot.results.values import read_results
+from bot.workspace.demo import git
 from bot.workspace.git import resolve, working_directory
 from tests.projects import METRICS_ONLY_DVC_YAML, make_project
 
