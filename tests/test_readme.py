@@ -80,3 +80,13 @@ def test_relative_links_point_at_files_in_the_repository():
     assert targets
     missing = [target for target in targets if not (ROOT / target).exists()]
     assert missing == []
+
+
+@pytest.mark.parametrize("document", ["README.md", "CONTRIBUTING.md"])
+def test_the_paths_the_tree_map_names_exist(document):
+    # The map of the tree goes stale when a module moves: every bot/ or tests/ path it names exists.
+    text = (ROOT / document).read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:bot|tests|benchmarks|scripts)/[A-Za-z0-9_./-]*)", text))
+    assert any(path.startswith("bot/") for path in named)
+    missing = sorted(path for path in named if not (ROOT / path.rstrip("/")).exists())
+    assert missing == []
