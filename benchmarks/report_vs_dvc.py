@@ -1,6 +1,6 @@
 """Whole-process wall time of `mrbot report --dry-run` against what a CML user runs, as ratios.
 
-    python benchmarks/report_vs_dvc.py [--runs 5]
+    python benchmarks/report_vs_dvc.py [--runs 5] [--against DIR]
 
 Cases:
   demo   the `mrbot demo` project (3 stages, 3 metrics, 4 plots)
@@ -8,6 +8,8 @@ Cases:
 References, measured in the same run on the same machine:
   recipe  `dvc params diff --md; dvc metrics diff --md; dvc plots diff` (three processes)
   floor   `dvc metrics diff --json` (one process, metrics only)
+--against DIR also times the mrbot of another checkout (DIR: a `git worktree` of an earlier commit)
+in the same interleaved runs and prints this tree's time over that one's.
 Targets: demo <= 0.5x recipe and <= 2x floor; scale <= 5x floor, report still readable.
 """
 
@@ -90,17 +92,32 @@ def median_times(cases: dict[str, list[list[str]]], cwd: Path, runs: int) -> dic
     return {name: statistics.median(samples) for name, samples in times.items()}
 
 
-def measure(root: Path, runs: int) -> dict[str, float]:
+REPORT_ARGS = ["report", "--base", "main", "--dry-run", "--no-pull", "--no-repro"]
+
+
+def measure(root: Path, runs: int, against: Path | None = None) -> dict[str, float]:
     dvc = [PYTHON, "-m", "dvc"]
     # Reading and reporting only: the pipeline's own cost is benchmarks/repro_overhead.py's subject.
-    mrbot = [[PYTHON, "-m", "bot", "report", "--base", "main", "--dry-run", "--no-pull", "--no-repro"]]
+    mrbot = [[PYTHON, "-m", "bot", *REPORT_ARGS]]
     recipe = [
         [*dvc, "params", "diff", "main", "--md"],
         [*dvc, "metrics", "diff", "main", "--md"],
         [*dvc, "plots", "diff", "main", "-o", str(root.parent / "dvc_plots")],
     ]
     floor = [[*dvc, "metrics", "diff", "main", "--json"]]
-    return median_times({"mrbot": mrbot, "recipe": recipe, "floor": floor}, root, runs)
+    cases = {"mrbot": mrbot, "recipe": recipe, "floor": floor}
+    if against is not None:
+        # That checkout's bot package first on sys.path, ahead of this one's (installed) package.
+        run_other = f"import runpy, sys; sys.path.insert(0, {str(against)!r}); runpy.run_module('bot', run_name='__main__')"
+        cases["against"] = [[PYTHON, "-c", run_other, *REPORT_ARGS]]
+    return median_times(cases, root, runs)
+
+
+def print_against(times: dict[str, float]) -> None:
+    if "against" in times:
+        print(f"  against the other checkout: mrbot {times['mrbot']:.2f} s / {times['against']:.2f} s = "
+              f"{times['mrbot'] / times['against']:.2f}x; its ratios: recipe "
+              f"{times['against'] / times['recipe']:.2f}x, floor {times['against'] / times['floor']:.2f}x")
 
 
 def verdict(ratio: float, target: float) -> str:
@@ -121,24 +138,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--against", type=Path, help="a checkout of another mrbot version, timed alongside")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mrbot-bench-") as scratch:
         with contextlib.redirect_stdout(sys.stderr):  # DVC's progress while building the projects
             demo = build_demo_project(Path(scratch) / "demo" / "project")
             scale = None if args.skip_scale else build_scale_project(Path(scratch) / "scale" / "project")
-        times = measure(demo, args.runs)
+        against = args.against.resolve() if args.against else None
+        if against is not None and not (against / "bot" / "__main__.py").is_file():
+            parser.error(f"--against {args.against}: no bot/__main__.py there; pass a checkout of mrbot")
+        times = measure(demo, args.runs, against)
         print(f"demo   (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
               f"floor {times['floor']:.2f} s")
         to_recipe, to_floor = times["mrbot"] / times["recipe"], times["mrbot"] / times["floor"]
         print(f"  mrbot / recipe = {to_recipe:.2f}x (target <= 0.5x: {verdict(to_recipe, 0.5)})")
         print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 2x: {verdict(to_floor, 2.0)})")
+        print_against(times)
         if scale is not None:
-            times = measure(scale, args.runs)
+            times = measure(scale, args.runs, against)
             print(f"scale  (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
                   f"floor {times['floor']:.2f} s")
             to_floor = times["mrbot"] / times["floor"]
             print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 5x: {verdict(to_floor, 5.0)})")
             print(f"  mrbot / recipe = {times['mrbot'] / times['recipe']:.2f}x")
+            print_against(times)
             print(f"  {report_readability(scale)}")
     return 0
 
