@@ -140,13 +140,13 @@ def main() -> int:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--against", type=Path, help="a checkout of another mrbot version, timed alongside")
     args = parser.parse_args()
+    against = args.against.resolve() if args.against else None
+    if against is not None and not (against / "bot" / "__main__.py").is_file():
+        parser.error(f"--against {args.against}: no bot/__main__.py there; pass a checkout of mrbot")
     with tempfile.TemporaryDirectory(prefix="mrbot-bench-") as scratch:
         with contextlib.redirect_stdout(sys.stderr):  # DVC's progress while building the projects
             demo = build_demo_project(Path(scratch) / "demo" / "project")
             scale = None if args.skip_scale else build_scale_project(Path(scratch) / "scale" / "project")
-        against = args.against.resolve() if args.against else None
-        if against is not None and not (against / "bot" / "__main__.py").is_file():
-            parser.error(f"--against {args.against}: no bot/__main__.py there; pass a checkout of mrbot")
         times = measure(demo, args.runs, against)
         print(f"demo   (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
               f"floor {times['floor']:.2f} s")
