@@ -72,8 +72,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     report.add_argument("path", nargs="?", default=".", type=Path, help="the DVC project: the repository, or a project folder in a monorepo (default: .)")
     report.add_argument("--base", default=environ.get("MRBOT_BASE"),
-                        help="revision to compare with (default: the PR/MR base in CI; locally the "
-                        "merge-base with origin/HEAD, main or master)")
+                        help="revision to compare with (default: where the PR/MR forked from its base "
+                        "branch, or the first parent of the forge's test merge; locally the merge-base "
+                        "with origin/HEAD, main or master)")
     report.add_argument("--out", type=Path, default=environ.get("MRBOT_OUT"),
                         help="bundle directory: report.md, report.json, images/ (default: mrbot-report)")
     report.add_argument("--dry-run", action="store_true",

@@ -13,9 +13,10 @@ import yaml
 from bot.compare.diff import HIGHER, LOWER, MetricRule, Threshold
 from bot.errors import BadInput, brief
 from bot.report.model import check_report_id
+from bot.workspace.baseline import MERGE_BASE, PREFERENCES
 
 DEFAULT_FILE = ".mrbot.yml"
-_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots"}
+_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots", "base"}
 _RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
 
 
@@ -27,6 +28,7 @@ class Config:
     metric_rules: list[MetricRule] = field(default_factory=list)
     plots_include: list[str] = field(default_factory=list)
     plots_exclude: list[str] = field(default_factory=list)
+    base: str = MERGE_BASE  # which commit of the base branch a PR is compared with, unless --base names one
 
 
 def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
@@ -73,8 +75,13 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
     plots = raw.get("plots") or {}
     if not isinstance(plots, dict) or set(plots) - {"include", "exclude"}:
         raise BadInput(f"{source}: plots takes 'include' and/or 'exclude' lists of plot ids or globs")
+    base = raw.get("base", MERGE_BASE)
+    if base not in PREFERENCES:
+        raise BadInput(f"{source}: base must be 'merge-base' (where the branch forked) or 'tip' (the base branch now), "
+                       f"not {brief(base)}")
     return Config(
         report_id=report_id,
+        base=base,
         fail_on_regression=fail,
         template=(base_dir / template) if template else None,
         metric_rules=_metric_rules(raw.get("metrics") or {}, source),

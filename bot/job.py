@@ -25,6 +25,7 @@ from bot.results import BASE, HEAD
 from bot.results.plots import read_plots
 from bot.results.values import Results, read_values
 from bot.workspace import git
+from bot.workspace.baseline import Baseline, choose_baseline
 from bot.workspace.recorded import compare as compare_recorded
 from bot.workspace.repo import MISSING_FROM_STORAGE, open_repo
 from bot.workspace.run import BaseRun, StepOptions, WorkspaceRun, pending_stages, reproduce_base, run_steps
@@ -60,19 +61,6 @@ class Outcome:
     template: Path | None = None  # the one report.md was rendered with; the posted comment uses it too
 
 
-def choose_base(root: Path, options: ReportOptions, context: Context) -> git.Revision:
-    """The revision to compare with, fetched first if the CI clone is too shallow to have it."""
-    if options.base:
-        return git.ensure_revision(root, options.base)
-    merged_into = git.merge_base_parent(root, context.head_sha) if context.forge != LOCAL else None
-    if merged_into:
-        log.info("the checkout is the merge of the PR into %s: comparing with that commit", merged_into[:8])
-        return git.ensure_revision(root, merged_into)
-    if context.base_sha:
-        return git.ensure_revision(root, context.base_sha)
-    return git.default_base(root)
-
-
 def revision_labels(base: git.Revision, head: git.Revision) -> dict[str, str]:
     return {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
 
@@ -80,16 +68,18 @@ def revision_labels(base: git.Revision, head: git.Revision) -> dict[str, str]:
 def build_report(
     results: Results,
     config: Config,
-    base: git.Revision,
+    baseline: Baseline,
     head: git.Revision,
     charts: list[Chart],
     fail_on_regression: bool,
 ) -> Report:
+    base = baseline.revision
     metrics = compare_metrics(
         results.metrics[BASE], results.metrics[HEAD], config.metric_rules, results.unreadable[BASE]
     )
     params = compare_params(results.params[BASE], results.params[HEAD])
-    warnings = [f"Could not read {problem}" for problem in results.problems()]
+    warnings = [baseline.warning] if baseline.warning else []
+    warnings += [f"Could not read {problem}" for problem in results.problems()]
     warnings += [f"Skipped {value}" for value in results.skipped]
     return Report(
         base=RevisionInfo(base.rev, base.sha),
@@ -104,6 +94,7 @@ def build_report(
         warnings=warnings,
         gate_failed=fail_on_regression and bool(regressions(metrics)),
         version=__version__,
+        baseline={"kind": baseline.kind, "ahead": baseline.ahead, "branch": baseline.branch},
     )
 
 
@@ -138,7 +129,8 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         from bot.report.render import check_template
 
         check_template(options.template or config.template)  # before minutes of pipeline, not after
-    base = choose_base(root, options, context)
+    baseline = choose_baseline(root, context, options.base, config.base)
+    base = baseline.revision
     head = git.head(root)
     if context.head_sha and context.forge != LOCAL:
         head = git.Revision(head.rev, context.head_sha)
@@ -169,7 +161,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
                 base_missing = missing_from_storage(results)
         # Compared, and the Markdown writer loaded (jinja2, tabulate: tens of ms), while the charts
         # are still drawn.
-        report = build_report(results, config, base, head, [], fail_on_regression)
+        report = build_report(results, config, baseline, head, [], fail_on_regression)
         from bot.report.bundle import write_bundle
 
         report.charts = pending_charts()

@@ -97,12 +97,47 @@ def shallow_clone(origin: Origin, target: Path, branch: str = "experiment", loca
     return target
 
 
-def detached_shallow_checkout(origin: Origin, ref: str, target: Path) -> Path:
-    """How actions/checkout checks out a pull_request event: fetch one ref at depth 1, detach."""
+def detached_shallow_checkout(origin: Origin, ref: str, target: Path, depth: int | None = 1) -> Path:
+    """How actions/checkout checks out a pull_request event: fetch one ref at depth 1 (or, with
+    `depth` None, every branch and the ref with full history: `fetch-depth: 0`), detach."""
     target.mkdir(parents=True)
     git(target, "init", "-q")
     git(target, "remote", "add", "origin", f"file://{origin.repo}")
-    git(target, "fetch", "-q", "--depth=1", "--no-tags", "origin", ref)
+    if depth is None:
+        git(target, "fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    git(target, "fetch", "-q", *([f"--depth={depth}"] if depth else []), "--no-tags", "origin", ref)
     git(target, "checkout", "-q", "--detach", "FETCH_HEAD")
     set_dvc_remote(target, str(origin.remote), local=True)
     return target
+
+
+def move_main_on(origin: Origin, where: Path, params_yaml: str) -> str:
+    """Another PR lands on main after the PR branch forked: a param change, reproduced and pushed."""
+    work = where / "work-main"
+    subprocess.run(["git", "clone", "-q", "--branch", "main", f"file://{origin.repo}", str(work)], check=True)
+    (work / "params.yaml").write_text(params_yaml)
+    with working_directory(work), Repo(str(work)) as repo:
+        repo.reproduce()
+        repo.push()
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "Another PR: less noise")
+    git(work, "push", "-q", "origin", "main")
+    shutil.rmtree(work)
+    return origin.sha("main")
+
+
+def push_test_merge(origin: Origin, where: Path, branch: str, ref: str) -> str:
+    """The forge's test merge of `branch` into main's tip, pushed as `ref` (refs/pull/N/merge, or
+    GitLab's refs/merge-requests/N/merge). dvc.lock is taken from main, as a textual merge cannot
+    combine it: the job's `dvc repro` brings it up to date."""
+    work = where / "work-merge"
+    subprocess.run(["git", "clone", "-q", "--branch", "main", f"file://{origin.repo}", str(work)], check=True)
+    git(work, "checkout", "-q", "--detach", "main")
+    subprocess.run(["git", "merge", "-q", "--no-ff", "--no-commit", f"origin/{branch}"], cwd=work, capture_output=True)
+    git(work, "checkout", "--ours", "--", "dvc.lock", "metrics.json", "plots")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "--no-edit", "-m", f"Merge {branch} into main")
+    git(work, "push", "-q", "origin", f"HEAD:{ref}")
+    sha = git(work, "rev-parse", "HEAD")
+    shutil.rmtree(work)
+    return sha

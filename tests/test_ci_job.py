@@ -95,18 +95,22 @@ def test_fresh_shallow_clone_fetches_the_base_pulls_and_reports(origin, tmp_path
     assert json.loads((tmp_path / "bundle" / "report.json").read_text())["pipeline"]["pull"]["files"] == 2
 
 
-def test_base_sha_from_the_ci_context_is_fetched_by_sha(origin, tmp_path, caplog):
+def test_a_merge_base_the_ci_names_is_fetched_by_sha_and_main_s_lead_counted(origin, tmp_path, caplog):
+    # GitLab's MR pipeline names the diff base (a merge-base) and the target branch, not its tip.
     caplog.set_level(logging.INFO, logger="bot")
     clone = shallow_clone(origin, tmp_path / "clone")
-    base_sha = origin.sha("main")
-    context = Context(forge="gitlab", head_sha=origin.sha("experiment"), base_sha=base_sha)
+    forked_at = origin.sha("main~1")  # main gained its DVC-remote commit after the branch point
+    context = Context(forge="gitlab", head_sha=origin.sha("experiment"), merge_base_sha=forked_at, base_ref="main")
 
     outcome, _ = run_job(clone, tmp_path, context)
 
     assert outcome.exit_code == 0
-    assert f"--no-recurse-submodules origin {base_sha}" in caplog.text
-    assert outcome.report.base.sha == base_sha
+    assert f"--no-recurse-submodules origin {forked_at}" in caplog.text
+    assert "git fetch --deepen=50" in caplog.text  # main's history down to the merge-base, to count
+    assert outcome.report.base.sha == forked_at
+    assert outcome.report.baseline == {"kind": "merge-base", "ahead": 1, "branch": "main"}
     assert outcome.report.summary == "3 improved"
+    assert "main is 1 commit ahead of it." in outcome.markdown
 
 
 def test_merge_commit_of_a_pull_request_event_is_compared_with_its_first_parent(origin, tmp_path):

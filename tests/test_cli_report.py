@@ -53,8 +53,10 @@ def test_out_writes_the_bundle_with_the_json_contract(demo_project, tmp_path, ca
 def test_default_base_is_the_merge_base_with_main_and_says_so(demo_project, capsys):
     code, out, err = run(["report", str(demo_project), "--dry-run"], capsys)
     assert code == 0
-    assert "merge-base of HEAD with main" in err
+    assert "base: where head forked from main (" in err and "the merge-base" in err
     assert "base main " in out
+    assert "Base: where this branch forked from main (their merge-base)" in out
+    assert "main has not moved since." in out
 
 
 def test_base_from_environment(demo_project, capsys):

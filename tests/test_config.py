@@ -42,9 +42,10 @@ def load(tmp_path, text: str | bytes):
         ("[" * 100_000, "nests too deeply or holds too long a number"),
         ("id: " + "1" * 5000, "nests too deeply or holds too long a number"),
         ("metrics: {acc: {threshold: 1" + "0" * 400 + "}}", "metrics.acc.threshold must be a non-negative number"),
+        ("base: latest", "base must be 'merge-base' (where the branch forked) or 'tip' (the base branch now), not 'latest'"),
     ],
     ids=["template-int", "template-list", "id-list", "id-map", "int-key", "threshold-list", "newline-key",
-         "utf16", "deep", "long-int", "threshold-beyond-float"],
+         "utf16", "deep", "long-int", "threshold-beyond-float", "base-unknown"],
 )
 def test_wrong_types_and_encodings_name_the_file_and_field(tmp_path, text, message):
     with pytest.raises(BadInput) as raised:

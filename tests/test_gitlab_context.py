@@ -34,7 +34,8 @@ def test_merge_request_pipeline_fills_every_field():
     assert context.api_url == "https://gitlab.example.com/api/v4"
     assert context.server_url == "https://gitlab.example.com"
     assert context.number == 17
-    assert (context.head_sha, context.base_sha, context.base_ref) == (HEAD, BASE, "main")
+    # The diff base is a merge-base; the target's tip is not in an MR pipeline's variables.
+    assert (context.head_sha, context.merge_base_sha, context.base_sha, context.base_ref) == (HEAD, BASE, "", "main")
     assert context.event == "merge_request_event"
     assert context.run_url.endswith("/jobs/901")
     assert (context.token, context.token_name) == ("glpat-project-token", "GITLAB_TOKEN")
@@ -75,7 +76,7 @@ def test_branch_pipeline_has_no_merge_request_number():
     environ = {key: value for key, value in MR_PIPELINE.items() if not key.startswith("CI_MERGE_REQUEST_")}
     context = detect_gitlab({**environ, "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feature"})
     assert context.number is None
-    assert context.base_sha == ""
+    assert context.base_sha == context.merge_base_sha == ""
     assert context.head_sha == HEAD
     assert context.extra["commit_branch"] == "feature"
 
@@ -90,7 +91,7 @@ def test_merged_results_pipeline_reports_on_the_source_head_against_the_target_t
             "CI_MERGE_REQUEST_TARGET_BRANCH_SHA": target,
         }
     )
-    assert (context.head_sha, context.base_sha) == (source, target)
+    assert (context.head_sha, context.base_sha, context.merge_base_sha) == (source, target, BASE)
 
 
 def test_run_url_falls_back_to_the_pipeline():

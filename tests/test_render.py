@@ -39,6 +39,7 @@ def sample_report(extra_unchanged: int = 2, params: int = 2) -> Report:
         summary=summarize(metrics.counts),
         counts=metrics.counts,
         version="0.0.test",
+        baseline={"kind": "merge-base", "ahead": 3, "branch": "release/<b>x</b>@octocat"},
     )
 
 
@@ -215,3 +216,29 @@ def test_hostile_sizes_cannot_blow_up_the_tables():
     assert "…and 1000 more changed metrics, listed in report.json." in rendered
     assert "…and 500 more changed params, listed in report.json." in rendered
     assert max(len(line) for line in rendered.splitlines()) < 400
+
+
+def test_a_bundle_s_baseline_is_checked_and_an_older_bundle_has_none():
+    data = to_json(sample_report())
+    assert from_json(data, "report.json").baseline == {"kind": "merge-base", "ahead": 3, "branch": "release/<b>x</b>@octocat"}
+    assert from_json({**data, "baseline": None}, "report.json").baseline == {}
+    assert "Base:" not in render(from_json({**data, "baseline": None}, "report.json"))
+    for bad in ({"kind": "latest"}, {"kind": "tip", "ahead": "3"}, ["tip"]):
+        with pytest.raises(BadInput, match="baseline"):
+            from_json({**data, "baseline": bad}, "report.json")
+
+
+@pytest.mark.parametrize(
+    "baseline, sentence",
+    [
+        ({"kind": "merge-base", "ahead": 0, "branch": "main"}, "Base: where this branch forked from main (their merge-base), so main's later changes are not counted; main has not moved since."),
+        ({"kind": "merge-base", "ahead": None, "branch": "main"}, "Base: where this branch forked from main (their merge-base), so main's later changes are not counted."),
+        ({"kind": "first-parent", "ahead": 2, "branch": "dev"}, "Base: dev as the forge merged this branch into it (the test merge commit's first parent); dev has moved 2 commits since."),
+        ({"kind": "tip", "ahead": 1, "branch": ""}, "Base: the tip of the base branch, so the 1 commit it gained since this branch forked is counted too."),
+        ({"kind": "explicit", "ahead": None, "branch": "v1.2_rc"}, "Base: v1.2\\_rc, as --base named it."),
+    ],
+)
+def test_the_footer_says_which_base_and_how_far_the_branch_moved(baseline, sentence):
+    report = sample_report()
+    report.baseline = baseline
+    assert f"<sub>{sentence}</sub>" in render(report)

@@ -19,7 +19,8 @@ class Context:
     server_url: str = ""
     number: int | None = None  # PR/MR number; None posts on the commit
     head_sha: str = ""
-    base_sha: str = ""
+    base_sha: str = ""  # the base branch's tip, where CI says it
+    merge_base_sha: str = ""  # where the PR forked from the base branch, where CI says it (GitLab)
     base_ref: str = ""
     event: str = ""
     run_url: str = ""

@@ -29,6 +29,8 @@ def detect_gitlab(environ: Mapping[str, str]) -> Context:
         number=_merge_request_iid(environ),
         head_sha=_head_sha(environ),
         base_sha=_base_sha(environ),
+        # The merge-base GitLab's own MR diff compares against.
+        merge_base_sha=environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", ""),
         base_ref=environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", ""),
         event=environ.get("CI_PIPELINE_SOURCE", ""),
         run_url=environ.get("CI_JOB_URL") or environ.get("CI_PIPELINE_URL", ""),
@@ -75,6 +77,5 @@ def _head_sha(environ: Mapping[str, str]) -> str:
 
 
 def _base_sha(environ: Mapping[str, str]) -> str:
-    # In a merged results pipeline the checkout is target + MR: compare with the target's tip, its
-    # first parent. Elsewhere the MR's diff base is what GitLab's own diff compares against.
-    return environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_SHA") or environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "")
+    # The target branch's tip: set in merged results pipelines only (the merge commit's first parent).
+    return environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", "")

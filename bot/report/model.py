@@ -11,6 +11,7 @@ from typing import Any
 from bot.charts.chart import Chart
 from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.errors import BadInput
+from bot.workspace.baseline import EXPLICIT, KINDS
 
 SCHEMA_VERSION = 1
 # The report's overall verdict: diff's, or the pipeline's failure when no metrics could be compared.
@@ -53,6 +54,8 @@ class Report:
     target: dict[str, Any] = field(default_factory=dict)
     # Pipeline run details (stages, times, failures), when mrbot ran the pipeline.
     pipeline: dict[str, Any] = field(default_factory=dict)
+    # Which commit `base` is and why: {"kind", "ahead", "branch"}; {} in a bundle of an older mrbot.
+    baseline: dict[str, Any] = field(default_factory=dict)
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -62,6 +65,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "mrbot_version": report.version,
         "base": asdict(report.base),
         "head": asdict(report.head),
+        "baseline": report.baseline,
         "verdict": report.verdict,
         "summary": report.summary,
         "counts": report.counts,
@@ -144,6 +148,7 @@ def from_json(data: Any, source: str) -> Report:
             version=str(data.get("mrbot_version", "")),
             target=dict(data.get("target") or {}),
             pipeline=_pipeline(data.get("pipeline") or {}),
+            baseline=_baseline(data.get("baseline") or {}),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
@@ -252,6 +257,17 @@ _PIPELINE = _object({
     "summary": (_STR, ""),
     "show": (_BOOL, True),  # what report.md.j2 assumes when a report has no "show"
 })
+
+
+def _baseline_kind(value: Any, where: str) -> str:
+    return _choice(value, KINDS, where)
+
+
+_BASELINE = _object({"kind": (_baseline_kind, EXPLICIT), "ahead": (_OPTIONAL_INT, None), "branch": (_STR, "")})
+
+
+def _baseline(raw: Any) -> dict[str, Any]:
+    return _BASELINE(raw, "baseline") if raw else {}
 
 
 def _pipeline(raw: Any) -> dict[str, Any]:

@@ -100,6 +100,30 @@ def params_table(rows: list[ParamRow], with_path: bool) -> Markup:
     return Markup(tabulate(table, ["Param", "Base", "Head"], tablefmt="github", disable_numparse=True))
 
 
+def baseline_note(baseline: dict[str, Any]) -> Markup:
+    """What the base column is and why, for the footer; "" for a bundle that does not say."""
+    if not baseline:
+        return Markup("")
+    branch = escape(str(baseline.get("branch") or "")[:MAX_CELL_CHARS])
+    named = branch or "the base branch"  # escaped text, so no code span: backslashes would show in one
+    ahead = baseline.get("ahead")
+    moved = f"{ahead} commit{'s' if ahead != 1 else ''}" if isinstance(ahead, int) and ahead > 0 else ""
+    kind = baseline.get("kind")
+    if kind == "merge-base":
+        note = f"Base: where this branch forked from {named} (their merge-base), so {named}'s later changes are not counted"
+        note += f"; {named} is {moved} ahead of it." if moved else f"; {named} has not moved since." if ahead == 0 else "."
+    elif kind == "first-parent":
+        note = f"Base: {named} as the forge merged this branch into it (the test merge commit's first parent)"
+        note += f"; {named} has moved {moved} since." if moved else "."
+    elif kind == "tip":
+        note = f"Base: the tip of {named}"
+        verb = "is" if ahead == 1 else "are"
+        note += f", so the {moved} it gained since this branch forked {verb} counted too." if moved else "."
+    else:
+        note = f"Base: {named}, as --base named it."
+    return Markup(note)
+
+
 def _environment(template_dir: Path) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(template_dir), str(TEMPLATES_DIR)]),
@@ -175,6 +199,8 @@ def template_context(
         "pipeline": report.pipeline,
         "omitted": detail.omitted,
         "version": report.version,
+        "baseline": report.baseline,
+        "baseline_note": baseline_note(report.baseline),
     }
 
 

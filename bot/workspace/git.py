@@ -74,22 +74,54 @@ def resolve(root: Path, rev: str) -> Revision:
         raise BadInput(f"base revision {rev!r} not found in {root}; {hint}") from None
 
 
-def default_base(root: Path) -> Revision:
-    """Locally, the merge-base of HEAD with the first of BASE_CANDIDATES that exists."""
+def default_branch(root: Path) -> Revision:
+    """Locally, the first of BASE_CANDIDATES that exists and shares history with HEAD."""
     for candidate in BASE_CANDIDATES:
         try:
-            git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+            sha = git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
         except subprocess.CalledProcessError:
             continue
-        try:
-            sha = git(root, "merge-base", "HEAD", candidate)
-        except subprocess.CalledProcessError:
-            continue
-        log.info("base: merge-base of HEAD with %s (%s); pass --base to choose another", candidate, sha[:8])
-        return Revision(candidate, sha)
+        if merge_base(root, "HEAD", sha):
+            return Revision(candidate, sha)
     raise BadInput(
         f"{root}: cannot guess the base branch (none of {', '.join(BASE_CANDIDATES)} exists); pass --base REV"
     )
+
+
+def merge_base(root: Path, one: str, other: str) -> str | None:
+    """Their best common ancestor, or None when none is in the clone (unrelated, or cut off by a shallow clone)."""
+    try:
+        return git(root, "merge-base", one, other) or None
+    except subprocess.CalledProcessError:
+        return None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    done = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True
+    )
+    return done.returncode == 0
+
+
+def count_commits(root: Path, since: str, until: str) -> int:
+    """Commits in `until` that are not in `since`."""
+    return int(git(root, "rev-list", "--count", f"{since}..{until}"))
+
+
+def deepen(root: Path, shas: list[str], commits: int) -> bool:
+    """Fetch `commits` more commits of history behind `shas` into a shallow clone; False if git cannot."""
+    remote = _fetch_remote(root)
+    if remote is None:
+        return False
+    command = ["fetch", f"--deepen={commits}", "--no-tags", "--no-recurse-submodules", remote, *shas]
+    log.info("git %s", " ".join(command))
+    try:
+        git(root, *command)
+    except subprocess.CalledProcessError as exc:
+        reason = (exc.stderr or "").strip().splitlines()
+        log.warning("could not deepen the clone: `git %s` failed%s", " ".join(command), f": {reason[-1]}" if reason else "")
+        return False
+    return True
 
 
 def head(root: Path) -> Revision:
