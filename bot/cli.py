@@ -98,6 +98,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                         default=bool(_env_flag(environ, "MRBOT_BASE_REPRO")),
                         help="when the base's results are in neither the DVC cache nor the remote, reproduce "
                         "the base in a temporary git worktree (MRBOT_BASE_REPRO=true)")
+    report.add_argument("--history", metavar="N", default=environ.get("MRBOT_HISTORY"),
+                        help="read the metrics of the base branch's last N commits for trends and `auto` "
+                        "thresholds; 0 turns it off (default: history in .mrbot.yml, else 10)")
     report.add_argument("--push", action="store_true", default=bool(_env_flag(environ, "MRBOT_PUSH")),
                         help="`dvc push` what dvc repro built to the default remote (MRBOT_PUSH=true)")
     _add_forge_options(report, environ)
@@ -218,6 +221,15 @@ def _configure_logging(verbose: bool, secrets: list[str]) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+def _history(raw: str | None) -> int | None:
+    from bot.config import check_history
+
+    if raw is None:
+        return None
+    text = raw.strip()
+    return check_history(int(text) if text.isascii() and text.isdigit() else raw, "--history / MRBOT_HISTORY")
+
+
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.ci import detect
     from bot.ci.context import GITHUB, LOCAL
@@ -241,6 +253,7 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         repro=args.repro,
         push=args.push,
         base_repro=args.base_repro,
+        history=_history(args.history),
         secrets=tuple(secret_values(environ)),
     )
     try:

@@ -11,12 +11,18 @@ from typing import Any
 import yaml
 
 from bot.compare.diff import HIGHER, LOWER, MetricRule, Threshold
+from bot.compare.noise import DEFAULT_K
+from bot.compare.splits import DEFAULT_SPLITS, Splits
 from bot.errors import BadInput, brief
 from bot.report.model import check_report_id
 from bot.workspace.baseline import MERGE_BASE, PREFERENCES
 
 DEFAULT_FILE = ".mrbot.yml"
-_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots", "base"}
+_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots", "base", "history", "splits", "baselines"}
+DEFAULT_HISTORY = 10
+MAX_HISTORY = 1000
+MAX_BASELINES = 5
+_BASELINE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 _RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
 
 
@@ -29,6 +35,9 @@ class Config:
     plots_include: list[str] = field(default_factory=list)
     plots_exclude: list[str] = field(default_factory=list)
     base: str = MERGE_BASE  # which commit of the base branch a PR is compared with, unless --base names one
+    history: int = DEFAULT_HISTORY  # first-parent commits of the base branch read for trend and noise
+    splits: Splits = DEFAULT_SPLITS
+    baselines: dict[str, str] = field(default_factory=dict)  # name -> revision, shown beside the base
 
 
 def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
@@ -82,6 +91,9 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
     return Config(
         report_id=report_id,
         base=base,
+        history=check_history(raw.get("history", DEFAULT_HISTORY), f"{source}: history"),
+        splits=_splits(raw.get("splits", DEFAULT_SPLITS), source),
+        baselines=_baselines(raw.get("baselines") or {}, source),
         fail_on_regression=fail,
         template=(base_dir / template) if template else None,
         metric_rules=_metric_rules(raw.get("metrics") or {}, source),
@@ -106,16 +118,59 @@ def _metric_rules(raw: Any, source: str) -> list[MetricRule]:
     return rules
 
 
+def check_history(raw: Any, where: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_HISTORY:
+        raise BadInput(f"{where} must be a whole number of commits from 0 (off) to {MAX_HISTORY}, not {brief(raw)}")
+    return raw
+
+
+def _splits(raw: Any, source: str) -> Splits:
+    if raw is False or raw == {}:
+        return Splits((), ())
+    if isinstance(raw, Splits):
+        return raw
+    where = f"{source}: splits"
+    if not isinstance(raw, dict) or set(raw) - {"train", "test"}:
+        raise BadInput(f"{where} takes 'train' and 'test': lists of name parts (e.g. train: [train], test: [test, eval]), or false")
+    words = {key: _string_list(raw.get(key, list(getattr(DEFAULT_SPLITS, key))), f"{where}.{key}") for key in ("train", "test")}
+    return Splits(tuple(word.lower() for word in words["train"]), tuple(word.lower() for word in words["test"]))
+
+
+def _baselines(raw: Any, source: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise BadInput(f"{source}: baselines must map a name to a revision, e.g. production: model-prod")
+    if len(raw) > MAX_BASELINES:
+        raise BadInput(f"{source}: baselines lists {len(raw)}; at most {MAX_BASELINES} fit beside the base")
+    baselines = {}
+    for name, rev in raw.items():
+        if not isinstance(name, str) or not _BASELINE_NAME.fullmatch(name):
+            raise BadInput(f"{source}: baselines: the name {brief(name)} must be 1-40 letters, digits, '.', '_' or '-'")
+        if not isinstance(rev, (str, int)) or isinstance(rev, bool) or not str(rev).strip() or str(rev).startswith("-"):
+            raise BadInput(f"{source}: baselines.{name} must be a branch, tag or sha, not {brief(rev)}")
+        baselines[name] = str(rev).strip()
+    return baselines
+
+
 def parse_threshold(raw: Any, where: str) -> Threshold | None:
-    """A number is an absolute change; '1.5%' is relative to the base value."""
+    """A number is an absolute change; '1.5%' is relative to the base value; `auto` (or {auto: K})
+    is K (default 2) times the spread of the base branch's history."""
     if raw is None:
         return None
+    if raw == "auto":
+        return Threshold(auto=DEFAULT_K)
+    if isinstance(raw, dict) and set(raw) == {"auto"}:
+        factor = raw["auto"]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1e6:
+            raise BadInput(f"{where}.threshold: auto takes a factor above 0 (default {DEFAULT_K:g}), not {brief(factor)}")
+        return Threshold(auto=float(factor))
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and 0 <= raw <= sys.float_info.max:
         return Threshold(absolute=float(raw))
     match = _RELATIVE.match(raw) if isinstance(raw, str) else None
     if match:
         return Threshold(relative_pct=float(match.group(1)))
-    raise BadInput(f"{where}.threshold must be a non-negative number or a percentage like '1%', not {brief(raw)}")
+    raise BadInput(
+        f"{where}.threshold must be a non-negative number, a percentage like '1%', or auto (or {{auto: K}}), not {brief(raw)}"
+    )
 
 
 def _string_list(raw: Any, where: str) -> list[str]:

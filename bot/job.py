@@ -7,21 +7,35 @@ import gc
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from bot import __version__
 from bot.charts.chart import Chart
 from bot.charts.pool import ChartRenderer
+from bot.charts.trend import trend_plot
 from bot.ci.context import LOCAL, Context
-from bot.compare.diff import compare_metrics, compare_params, overall_verdict, regressions, summarize
+from bot.compare.diff import (
+    UNCHANGED,
+    MetricsDiff,
+    compare_metrics,
+    compare_params,
+    count_verdicts,
+    find_rule,
+    overall_verdict,
+    regressions,
+    summarize,
+)
+from bot.compare.noise import MIN_POINTS
+from bot.compare.splits import pair_splits
 from bot.config import Config, load_config
-from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED
+from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED, BadInput
 from bot.masking import secret_values
 from bot.report.model import PIPELINE_FAILED, Report, RevisionInfo, check_report_id
 from bot.report.pipeline import SectionInputs, pipeline_section
 from bot.results import BASE, HEAD
+from bot.results.history import History, read_history, read_metrics_at
 from bot.results.plots import read_plots
 from bot.results.values import Results, read_values
 from bot.workspace import git
@@ -46,6 +60,7 @@ class ReportOptions:
     repro: bool = True
     push: bool = False
     base_repro: bool = False
+    history: int | None = None  # None: as .mrbot.yml says
     # Secret values to mask (the CLI's, from the environ it was given); None: os.environ's.
     secrets: tuple[str, ...] | None = None
     # Where the pipeline's output is streamed (default: the job's stderr); tests watch it here.
@@ -65,6 +80,16 @@ def revision_labels(base: git.Revision, head: git.Revision) -> dict[str, str]:
     return {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
 
 
+@dataclass
+class Beside:
+    """What the report shows beside base and head: the base branch's history, the extra baselines."""
+
+    history: History = field(default_factory=History)
+    baselines: dict[str, git.Revision] = field(default_factory=dict)
+    baseline_values: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)  # name -> metrics
+    warnings: list[str] = field(default_factory=list)
+
+
 def build_report(
     results: Results,
     config: Config,
@@ -72,15 +97,28 @@ def build_report(
     head: git.Revision,
     charts: list[Chart],
     fail_on_regression: bool,
+    beside: Beside | None = None,
 ) -> Report:
+    beside = beside or Beside()
     base = baseline.revision
+    history = beside.history.values if beside.history.commits else None
     metrics = compare_metrics(
-        results.metrics[BASE], results.metrics[HEAD], config.metric_rules, results.unreadable[BASE]
+        results.metrics[BASE], results.metrics[HEAD], config.metric_rules, results.unreadable[BASE], history
     )
+    rows, gaps = pair_splits(metrics.rows, config.splits)
+    if beside.baseline_values:
+        rows = [
+            replace(row, baselines={name: values.get((row.path, row.name)) for name, values in beside.baseline_values.items()})
+            for row in rows
+        ]
+    metrics = MetricsDiff(rows, count_verdicts(rows))
     params = compare_params(results.params[BASE], results.params[HEAD])
     warnings = [baseline.warning] if baseline.warning else []
     warnings += [f"Could not read {problem}" for problem in results.problems()]
     warnings += [f"Skipped {value}" for value in results.skipped]
+    warnings += beside.warnings
+    warnings += [beside.history.warning] if beside.history.warning else []
+    warnings += _auto_without_history(metrics, config, bool(beside.history.commits))
     return Report(
         base=RevisionInfo(base.rev, base.sha),
         head=RevisionInfo(head.rev, head.sha),
@@ -88,14 +126,46 @@ def build_report(
         params=params,
         charts=charts,
         verdict=overall_verdict(metrics.counts),
-        summary=summarize(metrics.counts),
+        summary=_summary(metrics),
         counts=metrics.counts,
         report_id=config.report_id,
         warnings=warnings,
         gate_failed=fail_on_regression and bool(regressions(metrics)),
         version=__version__,
         baseline={"kind": baseline.kind, "ahead": baseline.ahead, "branch": baseline.branch},
+        history=[{"sha": commit.sha, "rev": commit.rev} for commit in beside.history.commits],
+        baselines={name: {"rev": revision.rev, "sha": revision.sha} for name, revision in beside.baselines.items()},
+        gaps=[
+            {"name": gap.name, "train": gap.train, "test": gap.test, "base": gap.base, "head": gap.head, "grew": gap.grew}
+            for gap in gaps
+        ],
     )
+
+
+def _summary(metrics: MetricsDiff) -> str:
+    """'2 improved, 3 unchanged (1 within noise)'; train rows shown as context are not counted."""
+    summary = summarize(metrics.counts)
+    quiet = sum(1 for row in metrics.rows if row.within_noise and row.judged)
+    if quiet:
+        unchanged = f"{metrics.counts[UNCHANGED]} {UNCHANGED}"
+        summary = summary.replace(unchanged, f"{unchanged} ({quiet} within noise)")
+    return summary
+
+
+def _auto_without_history(metrics: MetricsDiff, config: Config, history_read: bool) -> list[str]:
+    """Metrics whose `auto` threshold had too little history to mean anything: judged without one."""
+    names = []
+    for row in metrics.rows:
+        rule = find_rule(config.metric_rules, row.path, row.name)
+        if rule and rule.threshold and rule.threshold.auto is not None and row.noise is None and row.change:
+            names.append(row.name)
+    if not names:
+        return []
+    why = (
+        f"it has fewer than {MIN_POINTS} readable commits" if history_read else "history is off (--history 0 or history: 0)"
+    )
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [f"No threshold applied to {shown}: an auto threshold needs the spread of the base branch's history, and {why}"]
 
 
 def run_report(options: ReportOptions, context: Context) -> Outcome:
@@ -161,10 +231,13 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
                 base_missing = missing_from_storage(results)
         # Compared, and the Markdown writer loaded (jinja2, tabulate: tens of ms), while the charts
         # are still drawn.
-        report = build_report(results, config, baseline, head, [], fail_on_regression)
+        beside = _beside(repo, root, config, options, baseline, results) if complete else Beside()
+        report = build_report(results, config, baseline, head, [], fail_on_regression, beside)
+        trend = trend_plot(report.metrics)
+        pending_trend = renderer.start([trend], options.out_dir, revision_labels(base, head)) if trend else list
         from bot.report.bundle import write_bundle
 
-        report.charts = pending_charts()
+        report.charts = pending_charts() + pending_trend()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
     report.pipeline = pipeline_section(
@@ -174,6 +247,25 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     template = options.template or config.template
     markdown = write_bundle(report, options.out_dir, template)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
+
+
+def _beside(repo, root: Path, config: Config, options: ReportOptions, baseline: Baseline, results: Results) -> Beside:
+    """The base branch's history and the extra baselines, read while the charts are drawn."""
+    paths = sorted(set(results.metrics[BASE]) | set(results.metrics[HEAD]))
+    count = config.history if options.history is None else options.history
+    beside = Beside(history=read_history(repo, root, baseline.revision.sha, count, paths))
+    for name, rev in config.baselines.items():
+        try:
+            beside.baselines[name] = git.ensure_revision(root, rev)
+        except BadInput:
+            beside.warnings.append(f"Baseline {name}: revision {rev} not found; fix or remove it in baselines of .mrbot.yml")
+    if beside.baselines:
+        found = read_metrics_at(repo, root, [revision.sha for revision in beside.baselines.values()], paths)
+        for name, revision in beside.baselines.items():
+            if found[revision.sha] is None:
+                beside.warnings.append(f"Baseline {name} ({revision.rev}): its metrics could not be read")
+            beside.baseline_values[name] = found[revision.sha] or {}
+    return beside
 
 
 def _read(

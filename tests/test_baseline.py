@@ -89,7 +89,7 @@ def test_the_pr_head_is_compared_with_where_it_forked_not_with_main_s_tip(moved_
     assert report.baseline == {"kind": "merge-base", "ahead": 2, "branch": "main"}
     # main's noise change is not the PR's: neither its param nor its effect on the metrics shows.
     assert {f"{row.name}" for row in report.params} == PR_PARAMS
-    assert report.summary == "3 improved"
+    assert report.summary == "2 improved"
     assert "where this branch forked from main (their merge-base)" in outcome.markdown
     assert "main is 2 commits ahead of it." in outcome.markdown
     written = json.loads((tmp_path / "bundle" / "report.json").read_text())

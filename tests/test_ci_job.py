@@ -109,7 +109,7 @@ def test_a_merge_base_the_ci_names_is_fetched_by_sha_and_main_s_lead_counted(ori
     assert "git fetch --deepen=50" in caplog.text  # main's history down to the merge-base, to count
     assert outcome.report.base.sha == forked_at
     assert outcome.report.baseline == {"kind": "merge-base", "ahead": 1, "branch": "main"}
-    assert outcome.report.summary == "3 improved"
+    assert outcome.report.summary == "2 improved"
     assert "main is 1 commit ahead of it." in outcome.markdown
 
 
@@ -135,7 +135,7 @@ def test_merge_commit_of_a_pull_request_event_is_compared_with_its_first_parent(
     assert outcome.report.base.sha == origin.sha("main")
     assert outcome.report.head.sha == pr_head
     assert outcome.report.head.rev == "HEAD"  # detached
-    assert outcome.report.summary == "3 improved"
+    assert outcome.report.summary == "2 improved"
 
 
 def test_failing_stage_still_gives_a_report_with_the_stage_exit_code_and_masked_tail(origin, tmp_path, monkeypatch):
@@ -232,7 +232,7 @@ def test_a_failing_push_is_exit_3_with_the_report_of_what_ran(origin, tmp_path):
     # The pipeline ran and its results are reported: a push failure loses nothing but the upload.
     statuses = {stage["name"]: stage["status"] for stage in pipeline["stages"]}
     assert statuses["prepare"] == statuses["train"] == "ran" and "failed" not in statuses.values()
-    assert outcome.report.summary == "3 improved" and outcome.report.metrics
+    assert outcome.report.summary == "2 improved" and outcome.report.metrics
     assert "> [!CAUTION]\n> **dvc push to remote 'storage'" in outcome.markdown
 
 
@@ -250,7 +250,7 @@ def test_no_repro_lists_stale_stages_and_warns_without_running(origin, tmp_path)
         ("train", ["params.yaml: train.epochs changed"])
     ]
     assert "Stage train is stale" in pipeline["stale_warning"] and "--no-repro" in outcome.markdown
-    assert outcome.report.summary == "3 improved"  # the committed numbers
+    assert outcome.report.summary == "2 improved"  # the committed numbers
 
 
 def test_outputs_missing_from_the_remote_are_rebuilt_by_repro(origin, tmp_path):

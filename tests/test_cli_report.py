@@ -25,8 +25,10 @@ def test_dry_run_prints_the_report_and_leaves_no_bundle(demo_project, capsys, mo
     monkeypatch.chdir(demo_project)
     code, out, err = run(["report", "--base", "main", "--dry-run"], capsys)
     assert code == 0
-    assert out.startswith("## ✅ Model improved: 3 improved")
+    assert out.startswith("## ✅ Model improved: 2 improved")
     assert "| test.accuracy |" in out
+    # train.loss pairs with test.loss: shown, not counted.
+    assert re.search(r"\| train\.loss +\|.*improved · train side, context only", out)
     assert not (demo_project / "mrbot-report").exists()
 
 
@@ -42,7 +44,7 @@ def test_out_writes_the_bundle_with_the_json_contract(demo_project, tmp_path, ca
     assert {"path", "name", "old", "new", "change", "change_pct", "direction", "verdict"} <= set(metric)
     assert {"path", "name", "old", "new"} <= set(report["params"][0])
     assert {"id", "title", "images"} <= set(report["plots"][0])
-    assert report["verdict"] == "improved" and report["summary"] == "3 improved"
+    assert report["verdict"] == "improved" and report["summary"] == "2 improved"
     markdown = (out_dir / "report.md").read_text()
     for plot in report["plots"]:
         for image in plot["images"]:
@@ -62,7 +64,7 @@ def test_default_base_is_the_merge_base_with_main_and_says_so(demo_project, caps
 def test_base_from_environment(demo_project, capsys):
     code, out, _ = run(["report", str(demo_project), "--dry-run"], capsys, {"MRBOT_BASE": "experiment"})
     assert code == 0
-    assert out.startswith("## ➖ No metric changed: 3 unchanged")
+    assert out.startswith("## ➖ No metric changed: 2 unchanged")
     assert "No metric changed." in out
 
 
@@ -71,7 +73,7 @@ def test_fail_on_regression_exits_1(demo_project, capsys):
     git(demo_project, "checkout", "-q", "main")
     code, out, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run", "--fail-on-regression"], capsys)
     assert code == 1
-    assert out.startswith("## ❌ Model regressed: 3 regressed")
+    assert out.startswith("## ❌ Model regressed: 2 regressed")
     code, _, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run"], capsys)
     assert code == 0
 
@@ -83,14 +85,14 @@ def test_thresholds_from_config_make_the_gate_pass(demo_project, capsys):
     )
     code, out, _ = run(["report", str(demo_project), "--base", "experiment", "--dry-run"], capsys)
     assert code == 0, out
-    assert out.startswith("## ➖ No metric changed: 3 unchanged")
+    assert out.startswith("## ➖ No metric changed: 2 unchanged")
 
 
 def test_template_override(demo_project, tmp_path, capsys):
     template = tmp_path / "t.md.j2"
     template.write_text("VERDICT={{ report.verdict }} {{ summary }}\n")
     code, out, _ = run(["report", str(demo_project), "--base", "main", "--dry-run", "--template", str(template)], capsys)
-    assert (code, out) == (0, "VERDICT=improved 3 improved\n")
+    assert (code, out) == (0, "VERDICT=improved 2 improved\n")
 
 
 def test_empty_diff_gives_a_short_report(tmp_path, capsys):
@@ -286,9 +288,9 @@ def test_a_template_that_fails_at_render_keeps_the_bundle(demo_project, tmp_path
     errors = [line for line in err.splitlines() if line.startswith("mrbot: error:")]
     assert code == 2 and errors == [f"mrbot: error: {user_template}: {message}"]
     # Nothing of the report is lost: the data, the metrics file, and report.md in the built-in layout.
-    assert json.loads((bundle / "report.json").read_text())["summary"] == "3 improved"
+    assert json.loads((bundle / "report.json").read_text())["summary"] == "2 improved"
     assert (bundle / "metrics.txt").is_file()
-    assert (bundle / "report.md").read_text().startswith("## ✅ Model improved: 3 improved")
+    assert (bundle / "report.md").read_text().startswith("## ✅ Model improved: 2 improved")
 
 
 @pytest.mark.parametrize("content", [b"{% for %}\n", b"\xff{{ summary }}\n"])

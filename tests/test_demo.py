@@ -8,7 +8,7 @@ from bot.cli import main
 def test_demo_command_prints_report_and_writes_bundle(tmp_path, capsys):
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("## ✅ Model improved: 3 improved")
+    assert out.startswith("## ✅ Model improved: 2 improved")
     bundle = tmp_path / "demo" / "mrbot-report"
     report = json.loads((bundle / "report.json").read_text())
     assert {row["name"] for row in report["metrics"]} == {"test.accuracy", "test.loss", "train.loss"}

@@ -21,6 +21,8 @@ from bot.compare.diff import (
     overall_verdict,
     summarize,
 )
+from bot.compare.noise import position, spread
+from bot.report.trend import sparkline
 
 
 @pytest.mark.parametrize(
@@ -158,3 +160,42 @@ def test_an_integer_beyond_the_float_range_is_compared_as_text():
     row = compare_metric("m.json", "acc", 0.5, huge)
     assert (row.verdict, row.note, row.change) == ("changed", "too large for a float: compared as text", None)
     assert compare_metric("m.json", "acc", huge, huge).verdict == "unchanged"
+
+
+@pytest.mark.parametrize(
+    "name, direction",
+    [("loss.test", LOWER), ("rmse.eval", LOWER), ("roc_auc.train", HIGHER), ("test.loss", LOWER), ("test", HIGHER)],
+)
+def test_a_last_name_part_that_names_the_split_does_not_decide_the_direction(name, direction):
+    assert default_direction(name) == direction
+
+
+def test_the_spread_is_the_median_successive_move_and_ignores_a_slow_trend_and_one_odd_run():
+    assert spread([1.0, 1.1, 1.0, 1.1]) == pytest.approx(0.1)
+    assert spread([1.0, 2.0, 3.0, 4.0]) == pytest.approx(1.0)  # a trend of 1 per commit, not its range
+    assert spread([1.0, 1.1, 9.0, 1.0, 1.1, 1.0]) == pytest.approx(0.1)  # the outlier's two jumps are outvoted
+    assert spread([1.0, None, 1.1]) is None  # 2 readable points say nothing
+    assert spread([1.0, float("nan"), 1.1, 1.0]) == pytest.approx(0.1)
+
+
+def test_where_head_lands_in_the_history():
+    assert position([0.8, 0.81, 0.79], 0.9) == "above all 3"
+    assert position([0.8, None, 0.79], 0.7) == "below all 2"
+    assert position([0.8, 0.81], 0.805) == "within range"
+    assert position([None], 0.8) == "" and position([0.8], "text") == ""
+
+
+def test_sparkline_marks_head_on_the_history_s_scale():
+    assert sparkline([0.0, 0.5, 1.0], 2.0) == "▁▃▅ → █ above all 3"
+    assert sparkline([1.0, None, 1.0], 1.0) == "▅·▅ → ▅ within range"
+    assert sparkline([0.5], 1.0) == "" and sparkline(None, 1.0) == ""
+
+
+def test_an_auto_threshold_absorbs_a_move_within_k_spreads_only():
+    rule = MetricRule("acc", threshold=Threshold(auto=2.0))
+    history = (0.80, 0.81, 0.80, 0.81)
+    quiet = compare_metric("m.json", "acc", 0.81, 0.795, rule, history=history)
+    assert (quiet.verdict, quiet.within_noise, quiet.noise) == (UNCHANGED, True, pytest.approx(0.01))
+    assert compare_metric("m.json", "acc", 0.81, 0.78, rule, history=history).verdict == REGRESSED
+    # Too little history: no threshold at all.
+    assert compare_metric("m.json", "acc", 0.81, 0.805, rule, history=(0.81,)).verdict == REGRESSED

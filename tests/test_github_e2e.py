@@ -250,6 +250,6 @@ def test_the_template_from_mrbot_yml_shapes_the_posted_comment_too(github, demo_
     code, output = run(capsys, ["report", str(demo_project), "--out", str(bundle), "--no-pull", "--no-repro"], environ)
 
     assert code == 0, output
-    assert (bundle / "report.md").read_text() == "Team report: 3 improved (experiment)\n"
+    assert (bundle / "report.md").read_text() == "Team report: 2 improved (experiment)\n"
     [comment] = github.comments(8)
-    assert comment["body"] == f"<!-- mrbot:report id=default head={head} -->\nTeam report: 3 improved (experiment)\n"
+    assert comment["body"] == f"<!-- mrbot:report id=default head={head} -->\nTeam report: 2 improved (experiment)\n"

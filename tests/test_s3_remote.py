@@ -73,7 +73,7 @@ def test_pull_from_s3_with_credentials_from_the_environment(s3_origin, tmp_path,
     pull = outcome.report.pipeline["pull"]
     assert pull["files"] == 2 and pull["remote"].startswith("remote 'storage' (s3://models/")
     assert (clone / "models" / "model.npy").is_file()
-    assert outcome.report.summary == "3 improved"
+    assert outcome.report.summary == "2 improved"
     bundle = (tmp_path / "bundle" / "report.json").read_text() + outcome.markdown
     for text in (bundle, log_text):
         assert SECRET not in text and KEY_ID not in text

@@ -14,6 +14,8 @@ from bot.charts.figure import save
 from bot.charts.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
 from bot.charts.lines import line_figure, series_by_revision
 from bot.charts.mermaid import mermaid_bars, mermaid_lines
+from bot.charts.trend import TEMPLATE as TREND_TEMPLATE
+from bot.charts.trend import trend_figure
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
@@ -54,6 +56,9 @@ def _draw_figure(plot: PlotData, images_dir: Path, labels: dict[str, str], notes
         return Chart(plot.id, plot.title, plot.template, notes=notes)
     if plot.template in CONFUSION_TEMPLATES:
         figure = confusion_figure(plot, labels)
+        mermaid = ""
+    elif plot.template == TREND_TEMPLATE:
+        figure = trend_figure(plot, labels)
         mermaid = ""
     elif plot.template in BAR_TEMPLATES:
         figure = bar_figure(plot, labels)

@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from bot.compare.noise import spread
+
 HIGHER = "higher"
 LOWER = "lower"
 
@@ -38,6 +40,8 @@ class Threshold:
 
     absolute: float | None = None
     relative_pct: float | None = None
+    # `auto`: K times the spread of the base branch's history (compare/noise.py)
+    auto: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class MetricRow:
     direction: str
     verdict: str
     note: str = ""
+    # The base branch's last commits' values, oldest first (None: unreadable there); None: not read.
+    history: tuple[float | None, ...] | None = None
+    noise: float | None = None  # the spread of `history` (compare/noise.py), where it has enough points
+    within_noise: bool = False  # moved, but by no more than an `auto` threshold allows
+    split: str = ""  # "train" or "test" when paired with the other side (compare/splits.py)
+    judged: bool = True  # False: shown as context, not counted in the verdict or the gate
+    baselines: dict[str, Any] = field(default_factory=dict)  # extra baseline name -> its value
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,15 @@ class MetricsDiff:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# A last name part that only names the data split ("loss.test") says nothing of the direction: the part before does.
+_SPLIT_LEAVES = {"train", "training", "test", "eval", "val", "valid", "validation", "holdout"}
+
+
 def default_direction(name: str) -> str:
-    leaf = name.rsplit(".", 1)[-1].lower()
+    parts = name.lower().split(".")
+    while len(parts) > 1 and parts[-1] in _SPLIT_LEAVES:
+        parts.pop()
+    leaf = parts[-1]
     if leaf.endswith("_time") or leaf == "time" or any(word in leaf for word in _LOWER_IS_BETTER_WORDS):
         return LOWER
     return HIGHER
@@ -113,13 +131,15 @@ def compare_metric(
     new: Any,
     rule: MetricRule | None = None,
     old_missing_reason: str = "",
+    history: tuple[float | None, ...] | None = None,
 ) -> MetricRow:
     direction = (rule.direction if rule and rule.direction else None) or default_direction(name)
     old, new = _single(old), _single(new)
     note = ""
+    noise = spread(history) if history is not None else None
 
-    def row(verdict: str, change: float | None = None, change_pct: float | None = None) -> MetricRow:
-        return MetricRow(path, name, old, new, change, change_pct, direction, verdict, note)
+    def row(verdict: str, change: float | None = None, change_pct: float | None = None, quiet: bool = False) -> MetricRow:
+        return MetricRow(path, name, old, new, change, change_pct, direction, verdict, note, history, noise, quiet)
 
     if old is None and old_missing_reason:
         note = old_missing_reason
@@ -146,6 +166,8 @@ def compare_metric(
     threshold = rule.threshold if rule else None
     if change == 0 or _within(threshold, change, change_pct):
         return row(UNCHANGED, change, change_pct)
+    if threshold and threshold.auto is not None and noise is not None and _at_most(abs(change), threshold.auto * noise):
+        return row(UNCHANGED, change, change_pct, quiet=True)
     better = change > 0 if direction == HIGHER else change < 0
     return row(IMPROVED if better else REGRESSED, change, change_pct)
 
@@ -172,10 +194,14 @@ def compare_metrics(
     head: Values,
     rules: list[MetricRule] | None = None,
     base_unreadable: Mapping[str, str] | None = None,
+    history: Mapping[tuple[str, str], tuple[float | None, ...]] | None = None,
 ) -> MetricsDiff:
-    """Every metric of either side, regressions first. `base_unreadable` maps path -> why."""
+    """Every metric of either side, regressions first. `base_unreadable` maps path -> why;
+    `history` (path, name) -> the base branch's values, oldest first."""
     rules = rules or []
     base_unreadable = base_unreadable or {}
+    empty = () if history is not None else None  # history was read, and this metric has none
+    history = history or {}
     rows = []
     for path in sorted(set(base) | set(head)):
         old_values, new_values = base.get(path, {}), head.get(path, {})
@@ -188,10 +214,16 @@ def compare_metrics(
                     new_values.get(name),
                     find_rule(rules, path, name),
                     base_unreadable.get(path, ""),
+                    history.get((path, name), empty),
                 )
             )
     rows.sort(key=lambda row: VERDICT_ORDER.index(row.verdict))
-    return MetricsDiff(rows, dict(Counter(row.verdict for row in rows)))
+    return MetricsDiff(rows, count_verdicts(rows))
+
+
+def count_verdicts(rows: list[MetricRow]) -> dict[str, int]:
+    """Rows shown only as context (a train split) are not counted."""
+    return dict(Counter(row.verdict for row in rows if row.judged))
 
 
 def compare_params(base: Values, head: Values) -> list[ParamRow]:
@@ -223,4 +255,4 @@ def summarize(counts: Mapping[str, int]) -> str:
 
 
 def regressions(diff: MetricsDiff) -> list[MetricRow]:
-    return [row for row in diff.rows if row.verdict == REGRESSED]
+    return [row for row in diff.rows if row.verdict == REGRESSED and row.judged]

@@ -56,6 +56,12 @@ class Report:
     pipeline: dict[str, Any] = field(default_factory=dict)
     # Which commit `base` is and why: {"kind", "ahead", "branch"}; {} in a bundle of an older mrbot.
     baseline: dict[str, Any] = field(default_factory=dict)
+    # The base branch's commits read for trend and noise, oldest first: [{"sha", "rev"}].
+    history: list[dict[str, str]] = field(default_factory=list)
+    # Extra baselines shown beside the base: name -> {"rev", "sha"}.
+    baselines: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Train-test gaps of paired metrics: [{"name", "train", "test", "base", "head", "grew"}].
+    gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -66,11 +72,14 @@ def to_json(report: Report) -> dict[str, Any]:
         "base": asdict(report.base),
         "head": asdict(report.head),
         "baseline": report.baseline,
+        "history": report.history,
+        "baselines": report.baselines,
+        "gaps": [{key: _json_number(value) for key, value in gap.items()} for gap in report.gaps],
         "verdict": report.verdict,
         "summary": report.summary,
         "counts": report.counts,
         "gate_failed": report.gate_failed,
-        "metrics": [{key: _json_number(value) for key, value in _fields(row).items()} for row in report.metrics],
+        "metrics": [_metric_json(row) for row in report.metrics],
         "params": [_fields(row) for row in report.params],
         "plots": [
             {
@@ -88,6 +97,15 @@ def to_json(report: Report) -> dict[str, Any]:
         "target": report.target,
         "pipeline": report.pipeline,
     }
+
+
+def _metric_json(row: MetricRow) -> dict[str, Any]:
+    fields_ = {key: _json_number(value) for key, value in _fields(row).items()}
+    if row.history is not None:
+        fields_["history"] = [_json_number(value) for value in row.history]
+    if row.baselines:
+        fields_["baselines"] = {name: _json_number(value) for name, value in row.baselines.items()}
+    return fields_
 
 
 def _fields(row: Any) -> dict[str, Any]:
@@ -124,6 +142,12 @@ def from_json(data: Any, source: str) -> Report:
                 direction="lower" if row.get("direction") == "lower" else "higher",
                 verdict=_choice(row.get("verdict"), VERDICT_ORDER, "metrics[].verdict"),
                 note=str(row.get("note", "")),
+                history=_history_values(row.get("history")),
+                noise=_optional_float(row.get("noise")),
+                within_noise=row.get("within_noise") is True,
+                split=_choice(row.get("split", ""), ("", "train", "test"), "metrics[].split"),
+                judged=row.get("judged", True) is not False,
+                baselines={_baseline_name(name): _scalar(value) for name, value in dict(row.get("baselines") or {}).items()},
             )
             for row in data["metrics"]
         ]
@@ -149,6 +173,9 @@ def from_json(data: Any, source: str) -> Report:
             target=dict(data.get("target") or {}),
             pipeline=_pipeline(data.get("pipeline") or {}),
             baseline=_baseline(data.get("baseline") or {}),
+            history=[_HISTORY_COMMIT(commit, "history[]") for commit in data.get("history") or []],
+            baselines={_baseline_name(name): _HISTORY_COMMIT(rev, "baselines") for name, rev in dict(data.get("baselines") or {}).items()},
+            gaps=[_GAP(gap, "gaps[]") for gap in data.get("gaps") or []],
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
@@ -264,6 +291,35 @@ def _baseline_kind(value: Any, where: str) -> str:
 
 
 _BASELINE = _object({"kind": (_baseline_kind, EXPLICIT), "ahead": (_OPTIONAL_INT, None), "branch": (_STR, "")})
+
+
+def _commit_sha(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _SHA.fullmatch(value):
+        raise ValueError(f"{where} is not a commit sha")
+    return value
+
+
+_HISTORY_COMMIT = _object({"sha": (_commit_sha, None), "rev": (_STR, "")})
+_OPTIONAL_NUMBER = _is(int, float, type(None), name="a number or null")
+_GAP = _object({
+    "name": (_STR, ""), "train": (_STR, ""), "test": (_STR, ""),
+    "base": (_OPTIONAL_NUMBER, None), "head": (_OPTIONAL_NUMBER, None), "grew": (_BOOL, False),
+})
+_BASELINE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _baseline_name(name: Any) -> str:
+    if not isinstance(name, str) or not _BASELINE_NAME.fullmatch(name):
+        raise ValueError("baselines has a name that is not 1-40 letters, digits, '.', '_' or '-'")
+    return name
+
+
+def _history_values(raw: Any) -> tuple[float | None, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise ValueError("metrics[].history is not a list")
+    return tuple(_optional_float(value) for value in raw)
 
 
 def _baseline(raw: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow
 from bot.errors import BadInput
 from bot.report.markdown import code_block, escape
 from bot.report.model import PIPELINE_FAILED, Report
+from bot.report.trend import sparkline
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.md.j2"
@@ -74,18 +75,50 @@ def cell(text: str) -> str:
 
 
 def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
+    """Metric, Base, one column per extra baseline, Head, Change, Verdict, and the base branch's
+    history where it was read."""
+    baselines = sorted({name for row in rows for name in row.baselines})
+    with_history = any(sparkline(row.history, row.new) for row in rows)
     table = [
         [
             cell(f"{row.path}: {row.name}" if with_path else row.name),
             cell(format_value(row.old)),
+            *(cell(_beside_head(row.baselines.get(name), row.new)) for name in baselines),
             cell(format_value(row.new)),
             cell(format_change(row)),
-            f"{VERDICT_ICONS.get(row.verdict, '')} {row.verdict}" + (" ¹" if row.note else ""),
+            verdict_cell(row),
+            *([cell(sparkline(row.history, row.new))] if with_history else []),
         ]
         for row in rows
     ]
-    headers = ["Metric", "Base", "Head", "Change", "Verdict"]
+    headers = ["Metric", "Base", *(cell(name) for name in baselines), "Head", "Change", "Verdict"]
+    headers += ["Base history → head"] if with_history else []
     return Markup(tabulate(table, headers, tablefmt="github", disable_numparse=True))
+
+
+def verdict_cell(row: MetricRow) -> str:
+    text = f"{VERDICT_ICONS.get(row.verdict, '')} {row.verdict}"
+    if row.within_noise:
+        text += f" (within noise; spread {row.noise:.3g})" if row.noise is not None else " (within noise)"
+    if not row.judged:
+        text += " · train side, context only"
+    return text + (" ¹" if row.note else "")
+
+
+def _split_name(test: str, train: str) -> str:
+    """'test.loss (against train.loss)', the file named only where the sides differ in it."""
+    test_path, _, test_name = test.rpartition(": ")
+    train_path, _, train_name = train.rpartition(": ")
+    return f"{test_name} (against {train_name})" if test_path == train_path else f"{test} (against {train})"
+
+
+def _beside_head(value: Any, head: Any) -> str:
+    """An extra baseline's value, and how far head is from it."""
+    if value is None:
+        return "—"
+    if is_number(value) and is_number(head):
+        return f"{format_value(value)} ({head - value:+.4g})"
+    return format_value(value)
 
 
 def params_table(rows: list[ParamRow], with_path: bool) -> Markup:
@@ -149,8 +182,9 @@ def template_context(
     """Everything a template gets; README documents these names."""
     metric_files = {row.path for row in report.metrics}
     param_files = {row.path for row in report.params}
-    changed = [row for row in report.metrics if row.verdict != UNCHANGED]
-    unchanged = [row for row in report.metrics if row.verdict == UNCHANGED]
+    # A move within noise is shown with the moves: the row says it is within noise.
+    changed = [row for row in report.metrics if row.verdict != UNCHANGED or row.within_noise]
+    unchanged = [row for row in report.metrics if row.verdict == UNCHANGED and not row.within_noise]
     shown_changed = changed[: detail.max_metric_rows]
     charts = []
     for chart in report.charts:
@@ -200,6 +234,13 @@ def template_context(
         "omitted": detail.omitted,
         "version": report.version,
         "baseline": report.baseline,
+        "gap_notes": [
+            f"{_split_name(gap['test'], gap['train'])}: train–test gap {gap['base']:.4g} → {gap['head']:.4g}; the change may overfit"
+            for gap in report.gaps
+            if gap.get("grew") and is_number(gap.get("base")) and is_number(gap.get("head"))
+        ],
+        "history": report.history,
+        "baselines": report.baselines,
         "baseline_note": baseline_note(report.baseline),
     }
 

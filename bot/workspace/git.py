@@ -215,6 +215,8 @@ def ensure_revision(root: Path, rev: str) -> Revision:
     try:
         git(root, *command)
     except subprocess.CalledProcessError as exc:
+        if refspec != rev and _fetch_tag(root, remote, branch, depth):
+            return Revision(rev, resolve(root, f"refs/tags/{branch}").sha)
         reason = (exc.stderr or "").strip().splitlines()
         raise BadInput(
             f"base revision {rev!r} is not in {root} and `git {' '.join(command)}` failed"
@@ -222,6 +224,17 @@ def ensure_revision(root: Path, rev: str) -> Revision:
         ) from None
     found = resolve(root, fetched_as)
     return Revision(rev, found.sha)
+
+
+def _fetch_tag(root: Path, remote: str, tag: str, depth: list[str]) -> bool:
+    """A name that is no branch on the remote may be a tag (a release, the deployed model)."""
+    command = ["fetch", *depth, "--no-tags", "--no-recurse-submodules", remote, f"+refs/tags/{tag}:refs/tags/{tag}"]
+    try:
+        git(root, *command)
+    except subprocess.CalledProcessError:
+        return False
+    log.info("%s is a tag: git %s", tag, " ".join(command))
+    return True
 
 
 def _fetch_remote(root: Path) -> str | None:

@@ -1,0 +1,56 @@
+"""The trend chart: for the metrics that moved, the base branch's history as a line and head's
+value as a marked point after it, one small panel per metric."""
+
+from __future__ import annotations
+
+import math
+
+from bot.charts.figure import HEIGHT_IN, STYLE, WIDTH_IN, new_figure
+from bot.compare.diff import IMPROVED, REGRESSED, MetricRow, is_number
+from bot.compare.noise import readable
+from bot.results import BASE, HEAD
+from bot.results.plots import PlotData
+
+TEMPLATE = "mrbot-trend"
+PLOT_ID = "metric trends"
+MAX_PANELS = 4
+
+
+def trend_plot(rows: list[MetricRow]) -> PlotData | None:
+    """The plot data of the trend chart, or None when no metric that moved has a history to show."""
+    moved = [
+        row for row in rows
+        if row.change and row.history and len(readable(row.history)) >= 2 and is_number(row.new) and math.isfinite(row.new)
+    ]
+    # Verdicts first (regressions, improvements), then moves within noise, then context rows.
+    moved.sort(key=lambda row: (not row.judged, row.verdict not in (REGRESSED, IMPROVED), row.verdict != REGRESSED))
+    points = []
+    for row in moved[:MAX_PANELS]:
+        label = f"{row.path}: {row.name}"
+        points += [{"rev": BASE, "filename": label, "x": index, "y": value} for index, value in enumerate(row.history) if value is not None]
+        points.append({"rev": HEAD, "filename": label, "x": len(row.history), "y": float(row.new)})
+    if not points:
+        return None
+    return PlotData(PLOT_ID, "Base branch history → head", TEMPLATE, x="x", y="y", x_label="commit (oldest first)", datapoints=points)
+
+
+def trend_figure(plot: PlotData, labels: dict[str, str]):
+    panels: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for point in plot.datapoints:
+        panels.setdefault(point["filename"], {BASE: [], HEAD: []})[point["rev"]].append((point["x"], point["y"]))
+    count = len(panels)
+    columns = min(2, count)
+    rows = math.ceil(count / columns)
+    figure = new_figure(WIDTH_IN, max(HEIGHT_IN * 0.75 * rows, HEIGHT_IN * 0.8))
+    for index, (label, series) in enumerate(panels.items()):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        history = series[BASE]
+        axes.plot([x for x, _ in history], [y for _, y in history], marker=".", label=labels[BASE].split(" ")[0] + " history", **STYLE[BASE])
+        for x, y in series[HEAD]:
+            axes.plot([x], [y], marker="*", markersize=12, linestyle="none", color=STYLE[HEAD]["color"], label=labels[HEAD])
+        axes.set_title(label if len(label) <= 60 else label[:59] + "…", fontsize="small")
+        axes.grid(True, alpha=0.3)
+        axes.tick_params(labelsize="x-small")
+        if index == 0:
+            axes.legend(fontsize="x-small")
+    return figure

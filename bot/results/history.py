@@ -1,0 +1,152 @@
+"""Metrics of other commits than base and head: the base branch's last N first-parent commits (the
+trend and noise of each metric), and extra named baselines. Nothing is re-run.
+
+The metric files DVC found in base and head are read at each commit straight from git's objects
+(one `git cat-file --batch` for all); a commit where a file is not in git (a DVC-cached metric) is
+read through DVC's API, from the cache or the remote, like the base. A commit that cannot be read
+at all is skipped and counted."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable
+
+from bot.workspace import git
+
+log = logging.getLogger(__name__)
+
+# (metric file path as DVC names it, flattened name) -> value
+Metrics = dict[tuple[str, str], Any]
+
+
+@dataclass
+class History:
+    commits: list[git.Revision] = field(default_factory=list)  # oldest first; rev is "<baseline>~k"
+    values: dict[tuple[str, str], tuple[float | None, ...]] = field(default_factory=dict)
+    unreadable: int = 0  # commits whose metrics could not be read (their values are None)
+    warning: str = ""
+
+
+def first_parents(root: Path, sha: str, count: int) -> list[str]:
+    """The last `count` first-parent commits up to `sha`, newest first; a shallow clone is deepened
+    to have them (once, by what is missing), and a clone that cannot be is read as far as it goes."""
+    listed = git.git(root, "rev-list", "--first-parent", f"--max-count={count}", sha).split()
+    if len(listed) < count and git.is_shallow(root):
+        log.info("history: %d of %d commits are in this shallow clone; fetching the rest", len(listed), count)
+        if git.deepen(root, [sha], count - len(listed)):
+            listed = git.git(root, "rev-list", "--first-parent", f"--max-count={count}", sha).split()
+    return listed
+
+
+def read_history(repo: Any, root: Path, baseline_sha: str, count: int, paths: Iterable[str]) -> History:
+    """The metrics in `paths` at the last `count` first-parent commits up to the baseline, oldest first."""
+    if count <= 0:
+        return History()
+    try:
+        shas = first_parents(root, baseline_sha, count)
+    except subprocess.CalledProcessError as exc:
+        return History(warning=f"The base branch's history could not be listed ({_reason(exc)}): no trend or noise")
+    shas.reverse()
+    label = baseline_sha[:8]
+    commits = [git.Revision(f"{label}~{len(shas) - 1 - index}" if index < len(shas) - 1 else label, sha) for index, sha in enumerate(shas)]
+    at_commit = read_metrics_at(repo, root, shas, sorted(set(paths)))
+    names = sorted({key for metrics in at_commit.values() if metrics for key in metrics})
+    values = {key: tuple(_number((at_commit[sha] or {}).get(key)) for sha in shas) for key in names}
+    unreadable = sum(1 for sha in shas if at_commit[sha] is None)
+    warning = ""
+    if len(shas) < count and git.is_shallow(root):  # else the branch is simply younger than that
+        warning = f"History: only {len(shas)} of the last {count} commits of the base branch could be fetched into this shallow clone"
+    if unreadable:
+        warning = (warning + "; " if warning else "History: ") + f"the metrics of {unreadable} of {len(shas)} commits could not be read (skipped)"
+    return History(commits, values, unreadable, warning)
+
+
+def read_metrics_at(repo: Any, root: Path, shas: list[str], paths: list[str]) -> dict[str, Metrics | None]:
+    """sha -> its metrics (None: unreadable); git objects first, DVC's API where git lacks a file."""
+    top = Path(git.git(root, "rev-parse", "--show-toplevel"))
+    prefix = PurePosixPath(root.resolve().relative_to(top.resolve()).as_posix())
+    in_git = {path: str(prefix / path) for path in paths}  # DVC names files from the project's folder
+    blobs = _cat_files(root, [(sha, in_git[path]) for sha in shas for path in paths])
+    found: dict[str, Metrics | None] = {}
+    for sha in shas:
+        contents = {path: blobs.get((sha, in_git[path])) for path in paths}
+        if paths and all(content is not None for content in contents.values()):
+            found[sha] = _parse_all(contents)
+        else:
+            found[sha] = _through_dvc(repo, sha)
+    return found
+
+
+def _cat_files(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+    """(sha, path) -> the file's bytes in that commit, for those git has; one git process for all."""
+    if not wanted:
+        return {}
+    request = "".join(f"{sha}:{path}\n" for sha, path in wanted).encode()
+    done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
+    if done.returncode != 0:
+        return {}
+    output, offset, blobs = done.stdout, 0, {}
+    for key in wanted:
+        end = output.index(b"\n", offset)
+        header = output[offset:end].split()
+        offset = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            blobs[key] = output[offset:offset + size]
+            offset += size + 1
+    return blobs
+
+
+def _parse_all(contents: dict[str, bytes | None]) -> Metrics | None:
+    from dvc.utils.flatten import flatten
+    from dvc.utils.serialize import PARSERS
+
+    metrics: Metrics = {}
+    for path, content in contents.items():
+        try:
+            parsed = PARSERS[PurePosixPath(path).suffix.lower()](content.decode("utf-8"), path)
+        except Exception:  # noqa: BLE001 - whatever the file holds at that commit; DVC's parsers raise their own types
+            return None
+        if isinstance(parsed, dict):
+            metrics.update({(path, name): value for name, value in flatten(parsed).items()})
+    return metrics
+
+
+def _through_dvc(repo: Any, sha: str) -> Metrics | None:
+    from dvc.utils.flatten import flatten
+
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(repo.switch(sha))
+            shown = next(iter(repo.metrics.show().values()))
+    except Exception:  # noqa: BLE001 - a commit DVC cannot read (no project yet, a broken dvc.yaml) is skipped
+        return None
+    if "error" in shown:
+        return None
+    metrics: Metrics = {}
+    for path, entry in (shown.get("data") or {}).items():
+        if isinstance(entry.get("data"), dict):
+            metrics.update({(path, name): value for name, value in flatten(entry["data"]).items()})
+    return metrics
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _reason(exc: subprocess.CalledProcessError) -> str:
+    lines = (exc.stderr or "").strip().splitlines()
+    return lines[-1] if lines else f"git exit {exc.returncode}"
