@@ -20,8 +20,8 @@ from bot.workspace import git
 
 log = logging.getLogger(__name__)
 
-# (metric file path as DVC names it, flattened name) -> value
-Metrics = dict[tuple[str, str], Any]
+# (metric file path as DVC names it, flattened name) -> its number (None: not a number)
+Metrics = dict[tuple[str, str], float | None]
 
 
 @dataclass
@@ -55,8 +55,9 @@ def read_history(repo: Any, root: Path, baseline_sha: str, count: int, paths: It
     label = baseline_sha[:8]
     commits = [git.Revision(f"{label}~{len(shas) - 1 - index}" if index < len(shas) - 1 else label, sha) for index, sha in enumerate(shas)]
     at_commit = read_metrics_at(repo, root, shas, sorted(set(paths)))
-    names = sorted({key for metrics in at_commit.values() if metrics for key in metrics})
-    values = {key: tuple(_number((at_commit[sha] or {}).get(key)) for sha in shas) for key in names}
+    per_commit = [at_commit[sha] or {} for sha in shas]
+    names = sorted({key for metrics in per_commit for key in metrics})
+    values = {key: tuple(metrics.get(key) for metrics in per_commit) for key in names}
     unreadable = sum(1 for sha in shas if at_commit[sha] is None)
     warning = ""
     if len(shas) < count and git.is_shallow(root):  # else the branch is simply younger than that
@@ -73,10 +74,11 @@ def read_metrics_at(repo: Any, root: Path, shas: list[str], paths: list[str]) ->
     in_git = {path: str(prefix / path) for path in paths}  # DVC names files from the project's folder
     blobs = _cat_files(root, [(sha, in_git[path]) for sha in shas for path in paths])
     found: dict[str, Metrics | None] = {}
+    parsed: dict[tuple[str, bytes], Metrics | None] = {}  # a file unchanged between commits is parsed once
     for sha in shas:
         contents = {path: blobs.get((sha, in_git[path])) for path in paths}
         if paths and all(content is not None for content in contents.values()):
-            found[sha] = _parse_all(contents)
+            found[sha] = _parse_all(contents, parsed)
         else:
             found[sha] = _through_dvc(repo, sha)
     return found
@@ -102,24 +104,37 @@ def _cat_files(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str
     return blobs
 
 
-def _parse_all(contents: dict[str, bytes | None]) -> Metrics | None:
-    from dvc.utils.flatten import flatten
-    from dvc.utils.serialize import PARSERS
-
+def _parse_all(contents: dict[str, bytes], parsed: dict[tuple[str, bytes], Metrics | None]) -> Metrics | None:
     metrics: Metrics = {}
     for path, content in contents.items():
-        try:
-            parsed = PARSERS[PurePosixPath(path).suffix.lower()](content.decode("utf-8"), path)
-        except Exception:  # noqa: BLE001 - whatever the file holds at that commit; DVC's parsers raise their own types
+        if (path, content) not in parsed:
+            parsed[path, content] = _parse_file(path, content)
+        one = parsed[path, content]
+        if one is None:
             return None
-        if isinstance(parsed, dict):
-            metrics.update({(path, name): value for name, value in flatten(parsed).items()})
+        metrics.update(one)
     return metrics
 
 
-def _through_dvc(repo: Any, sha: str) -> Metrics | None:
+def _parse_file(path: str, content: bytes) -> Metrics | None:
+    from dvc.utils.serialize import PARSERS
+
+    try:
+        parsed = PARSERS[PurePosixPath(path).suffix.lower()](content.decode("utf-8"), path)
+    except Exception:  # noqa: BLE001 - whatever the file holds at that commit; DVC's parsers raise their own types
+        return None
+    return _numbers(path, parsed)
+
+
+def _numbers(path: str, parsed: Any) -> Metrics:
     from dvc.utils.flatten import flatten
 
+    if not isinstance(parsed, dict):
+        return {}
+    return {(path, name): _number(value) for name, value in flatten(parsed).items()}
+
+
+def _through_dvc(repo: Any, sha: str) -> Metrics | None:
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(repo.switch(sha))
@@ -130,8 +145,7 @@ def _through_dvc(repo: Any, sha: str) -> Metrics | None:
         return None
     metrics: Metrics = {}
     for path, entry in (shown.get("data") or {}).items():
-        if isinstance(entry.get("data"), dict):
-            metrics.update({(path, name): value for name, value in flatten(entry["data"]).items()})
+        metrics.update(_numbers(path, entry.get("data")))
     return metrics
 
 
