@@ -2,7 +2,7 @@
 
     python benchmarks/report_vs_dvc.py [--runs 5] [--against DIR]
 
-Cases:
+Cases (each with 50 commits on main before the branch point, for the history):
   demo   the `mrbot demo` project (3 stages, 3 metrics, 4 plots)
   scale  10,000 metrics and 20 plots of 10,000 points each
 References, measured in the same run on the same machine:
@@ -10,7 +10,10 @@ References, measured in the same run on the same machine:
   floor   `dvc metrics diff --json` (one process, metrics only)
 --against DIR also times the mrbot of another checkout (DIR: a `git worktree` of an earlier commit)
 in the same interleaved runs and prints this tree's time over that one's.
-Targets: demo <= 0.5x recipe and <= 2x floor; scale <= 5x floor, report still readable.
+mrbot runs with its defaults, so it reads the history of 10 commits; what that costs is printed
+apart: mrbot with --history 0, 1, 10 and 50 in the same interleaved runs, and the cost per commit read.
+Targets: demo <= 0.5x recipe and <= 2x floor; scale <= 5x floor, report still readable;
+history 10 adds <= 0.6 s on the demo; scale with history 10 <= 6x floor.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ ENV = {**os.environ, "DVC_NO_ANALYTICS": "1"}
 SCALE_METRICS = 10_000
 SCALE_PLOTS = 20
 SCALE_POINTS = 10_000
+HISTORY_COMMITS = 50
+HISTORY_COUNTS = (1, 10, 50)
 
 
 def build_scale_project(root: Path) -> Path:
@@ -71,6 +76,25 @@ def build_scale_project(root: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "head")
     return root
+
+
+def add_main_history(root: Path, head_branch: str, commits: int = HISTORY_COMMITS) -> None:
+    """`commits` runs on main before the branch point, each with its own metrics.json values, and
+    the head branch replayed on top (its own metrics winning), as a project with a past looks."""
+    git(root, "checkout", "-q", "main")
+    original = json.loads((root / "metrics.json").read_text())
+    for index in range(commits):
+        jitter = (index % 7 - 3) / 1000
+
+        def shifted(node):
+            if isinstance(node, dict):
+                return {key: shifted(value) for key, value in node.items()}
+            return round(node + jitter, 6) if isinstance(node, float) else node
+
+        (root / "metrics.json").write_text(json.dumps(shifted(original)))
+        git(root, "commit", "-q", "-a", "-m", f"run {index}")
+    git(root, "checkout", "-q", head_branch)
+    git(root, "rebase", "-q", "-X", "theirs", "main")
 
 
 def wall_time(commands: list[list[str]], cwd: Path) -> float:
@@ -113,6 +137,23 @@ def measure(root: Path, runs: int, against: Path | None = None) -> dict[str, flo
     return median_times(cases, root, runs)
 
 
+def history_cost(root: Path, runs: int) -> dict[int, float]:
+    """Median time of mrbot with --history N for N in 0 and HISTORY_COUNTS, interleaved."""
+    cases = {count: [[PYTHON, "-m", "bot", *REPORT_ARGS, "--history", str(count)]] for count in (0, *HISTORY_COUNTS)}
+    return median_times(cases, root, runs)
+
+
+def print_history_cost(times: dict[int, float], target: float | None = None) -> float:
+    """Print what reading the history adds; return the cost of the default (10 commits)."""
+    off = times[0]
+    parts = [f"{count}: +{times[count] - off:.2f} s ({(times[count] - off) / count * 1000:.0f} ms/commit)" for count in HISTORY_COUNTS]
+    print(f"  history cost against --history 0 ({off:.2f} s): " + ", ".join(parts))
+    added = times[10] - off
+    if target is not None:
+        print(f"  history 10 adds {added:.2f} s (target <= {target} s: {verdict(added, target)})")
+    return added
+
+
 def print_against(times: dict[str, float]) -> None:
     if "against" in times:
         print(f"  against the other checkout: mrbot {times['mrbot']:.2f} s / {times['against']:.2f} s = "
@@ -146,7 +187,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mrbot-bench-") as scratch:
         with contextlib.redirect_stdout(sys.stderr):  # DVC's progress while building the projects
             demo = build_demo_project(Path(scratch) / "demo" / "project")
+            add_main_history(demo, "experiment")
             scale = None if args.skip_scale else build_scale_project(Path(scratch) / "scale" / "project")
+            if scale is not None:
+                add_main_history(scale, "pr")
         times = measure(demo, args.runs, against)
         print(f"demo   (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
               f"floor {times['floor']:.2f} s")
@@ -154,14 +198,18 @@ def main() -> int:
         print(f"  mrbot / recipe = {to_recipe:.2f}x (target <= 0.5x: {verdict(to_recipe, 0.5)})")
         print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 2x: {verdict(to_floor, 2.0)})")
         print_against(times)
+        print_history_cost(history_cost(demo, args.runs), target=0.6)
         if scale is not None:
             times = measure(scale, args.runs, against)
             print(f"scale  (median of {args.runs}): mrbot {times['mrbot']:.2f} s, recipe {times['recipe']:.2f} s, "
                   f"floor {times['floor']:.2f} s")
             to_floor = times["mrbot"] / times["floor"]
-            print(f"  mrbot / floor  = {to_floor:.2f}x (target <= 5x: {verdict(to_floor, 5.0)})")
+            print(f"  mrbot / floor  = {to_floor:.2f}x with history 10 (target <= 6x: {verdict(to_floor, 6.0)})")
             print(f"  mrbot / recipe = {times['mrbot'] / times['recipe']:.2f}x")
             print_against(times)
+            added = print_history_cost(history_cost(scale, args.runs))
+            without = (times["mrbot"] - added) / times["floor"]
+            print(f"  without history: mrbot / floor = {without:.2f}x (target <= 5x: {verdict(without, 5.0)})")
             print(f"  {report_readability(scale)}")
     return 0
 

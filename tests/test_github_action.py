@@ -191,7 +191,7 @@ def test_every_input_reaches_its_option():
         "fail-on-regression": "true", "config": "ci/mrbot.yml", "template": "ci/report.md.j2",
         "working-directory": "models/tabular", "status": "false", "status-context": "model-report",
         "assets-branch": "reports-images", "allow-pull-request-target": "true",
-        "install": "pip install -r requirements.txt",
+        "install": "pip install -r requirements.txt", "history": "25",
     })
     options = parsed(args, env)
     assert options.command == "report" and options.path == Path("models/tabular")
@@ -200,6 +200,7 @@ def test_every_input_reaches_its_option():
     assert (options.config, options.template) == (Path("ci/mrbot.yml"), Path("ci/report.md.j2"))
     assert (options.status_context, options.assets_branch) == ("model-report", "reports-images")
     assert options.allow_pull_request_target is True
+    assert options.history == "25"
     # The image's entrypoint runs MRBOT_INSTALL before mrbot (docker/entrypoint.sh).
     assert env["MRBOT_INSTALL"] == "pip install -r requirements.txt"
 

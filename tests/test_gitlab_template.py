@@ -24,7 +24,7 @@ from tests.gitlab_template import (
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "gitlab.md"
 ISSUE_INPUTS = {"stage", "image", "base", "pull", "repro", "install", "id", "fail-on-regression", "config", "template"}
-INPUTS = ISSUE_INPUTS | {"path"}  # and the project's folder, for a monorepo
+INPUTS = ISSUE_INPUTS | {"path", "history"}  # the project's folder (a monorepo), the history length
 CUSTOM_INPUTS = {
     "stage": "report",
     "image": "registry.example.com/tools/mrbot:v0",
@@ -33,6 +33,7 @@ CUSTOM_INPUTS = {
     "repro": False,
     "install": "pip install -r requirements.txt",
     "id": "nightly",
+    "history": "25",
     "fail-on-regression": True,
     "config": "ci/mrbot.yml",
     "template": "ci/report.md.j2",
@@ -151,10 +152,10 @@ def run_job_script(job, tmp_path):
 @pytest.mark.parametrize(
     "given, expected",
     [
-        ({}, {"base": None, "pull": True, "repro": True, "report_id": None, "fail_on_regression": None,
+        ({}, {"history": None, "base": None, "pull": True, "repro": True, "report_id": None, "fail_on_regression": None,
               "config": None, "template": None, "out": Path("mrbot-report"), "path": Path(".")}),
         ({**CUSTOM_INPUTS, "install": "touch install-ran"},
-         {"base": "origin/main", "pull": False, "repro": False, "report_id": "nightly", "fail_on_regression": True,
+         {"history": "25", "base": "origin/main", "pull": False, "repro": False, "report_id": "nightly", "fail_on_regression": True,
           "config": Path("ci/mrbot.yml"), "template": Path("ci/report.md.j2"), "out": Path("mrbot-report"),
           "path": Path("ml")}),
     ],

@@ -31,25 +31,31 @@ def trend_plot(rows: list[MetricRow]) -> PlotData | None:
         points.append({"rev": HEAD, "filename": label, "x": len(row.history), "y": float(row.new)})
     if not points:
         return None
-    return PlotData(PLOT_ID, "Base branch history → head", TEMPLATE, x="x", y="y", x_label="commit (oldest first)", datapoints=points)
+    return PlotData(PLOT_ID, "Base branch history → head", TEMPLATE, x="x", y="y", datapoints=points)
 
 
 def trend_figure(plot: PlotData, labels: dict[str, str]):
     panels: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for point in plot.datapoints:
         panels.setdefault(point["filename"], {BASE: [], HEAD: []})[point["rev"]].append((point["x"], point["y"]))
-    count = len(panels)
-    columns = min(2, count)
-    rows = math.ceil(count / columns)
-    figure = new_figure(WIDTH_IN, max(HEIGHT_IN * 0.75 * rows, HEIGHT_IN * 0.8))
+    # One row of small panels: a glance at each trend, not a study of it.
+    height = HEIGHT_IN * 0.7
+    # Fixed margins spare constrained layout's pass over every text; save() falls back to it if a label sticks out.
+    figure = new_figure(WIDTH_IN, height, margins={"left": 0.06, "right": 0.99, "bottom": 0.12, "top": 0.88, "wspace": 0.3})
+    rows, columns = 1, len(panels)
+    several_files = len({label.rpartition(": ")[0] for label in panels}) > 1
     for index, (label, series) in enumerate(panels.items()):
         axes = figure.add_subplot(rows, columns, index + 1)
         history = series[BASE]
         axes.plot([x for x, _ in history], [y for _, y in history], marker=".", label=labels[BASE].split(" ")[0] + " history", **STYLE[BASE])
         for x, y in series[HEAD]:
             axes.plot([x], [y], marker="*", markersize=12, linestyle="none", color=STYLE[HEAD]["color"], label=labels[HEAD])
-        axes.set_title(label if len(label) <= 60 else label[:59] + "…", fontsize="small")
+        title = label if several_files else label.rpartition(": ")[2]
+        axes.set_title(title if len(title) <= 30 else title[:29] + "…", fontsize="small")
         axes.grid(True, alpha=0.3)
+        # Commit positions need no numbers (oldest left, head last); few value ticks keep it light.
+        axes.set_xticks([])
+        axes.locator_params(axis="y", nbins=4)
         axes.tick_params(labelsize="x-small")
         if index == 0:
             axes.legend(fontsize="x-small")
