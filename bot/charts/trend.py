@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 from bot.charts.figure import HEIGHT_IN, STYLE, WIDTH_IN, new_figure
-from bot.compare.diff import IMPROVED, REGRESSED, MetricRow, is_number
+from bot.compare.diff import IMPROVED, REGRESSED, MetricRow
 from bot.compare.noise import readable
-from bot.results import BASE, HEAD
+from bot.results import BASE, HEAD, is_number
 from bot.results.plots import PlotData
 
 TEMPLATE = "mrbot-trend"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from bot.compare.noise import spread
+from bot.results import is_number, single
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -107,23 +107,6 @@ def find_rule(rules: list[MetricRule], path: str, name: str) -> MetricRule | Non
     return None
 
 
-# Integers beyond this are no float (JSON and YAML allow them): they are compared as text.
-_LARGEST_FLOAT_INT = int(sys.float_info.max)
-
-
-def is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return isinstance(value, float) or -_LARGEST_FLOAT_INT <= value <= _LARGEST_FLOAT_INT
-
-
-def _single(value: Any) -> Any:
-    # `dvc metrics diff` compares one-element lists by their element; so do we.
-    if isinstance(value, list) and len(value) == 1:
-        return value[0]
-    return value
-
-
 def compare_metric(
     path: str,
     name: str,
@@ -134,7 +117,7 @@ def compare_metric(
     history: tuple[float | None, ...] | None = None,
 ) -> MetricRow:
     direction = (rule.direction if rule and rule.direction else None) or default_direction(name)
-    old, new = _single(old), _single(new)
+    old, new = single(old), single(new)
     note = ""
     noise = spread(history) if history is not None else None
 

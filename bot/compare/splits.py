@@ -7,7 +7,8 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from bot.compare.diff import HIGHER, MetricRow, is_number
+from bot.compare.diff import HIGHER, MetricRow
+from bot.results import is_number
 
 # Name parts (between '.', '/', '_', '-', ':') that mark a split, as projects and DVCLive name them.
 _PARTS = re.compile(r"([./_:-])")

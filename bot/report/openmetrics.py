@@ -8,8 +8,9 @@ import math
 import re
 from pathlib import Path
 
-from bot.compare.diff import MetricRow, is_number
+from bot.compare.diff import MetricRow
 from bot.report.model import Report
+from bot.results import is_number
 
 METRICS_TXT = "metrics.txt"
 

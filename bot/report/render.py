@@ -10,11 +10,12 @@ import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
-from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow, is_number
+from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow
 from bot.errors import BadInput
 from bot.report.markdown import code_block, escape
 from bot.report.model import PIPELINE_FAILED, Report
 from bot.report.trend import sparkline
+from bot.results import is_number
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.md.j2"

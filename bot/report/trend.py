@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from bot.compare.diff import is_number
 from bot.compare.noise import position
+from bot.results import is_number
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 UNREADABLE = "·"

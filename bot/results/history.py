@@ -8,7 +8,6 @@ at all is skipped and counted."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import subprocess
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
+from bot.results import is_number, single
 from bot.workspace import git
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,7 @@ def _numbers(path: str, parsed: Any) -> Metrics:
 
 def _through_dvc(repo: Any, sha: str) -> Metrics | None:
     try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(repo.switch(sha))
+        with repo.switch(sha):
             shown = next(iter(repo.metrics.show().values()))
     except Exception:  # noqa: BLE001 - a commit DVC cannot read (no project yet, a broken dvc.yaml) is skipped
         return None
@@ -150,15 +149,8 @@ def _through_dvc(repo: Any, sha: str) -> Metrics | None:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond the float range
-        return None
-    return number if math.isfinite(number) else None
+    value = single(value)
+    return float(value) if is_number(value) and math.isfinite(value) else None
 
 
 def _reason(exc: subprocess.CalledProcessError) -> str:
