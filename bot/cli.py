@@ -168,8 +168,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_BAD_INPUT
     except subprocess.CalledProcessError as exc:
         command = " ".join(str(part) for part in exc.cmd)
-        detail = (exc.stderr or "").strip().splitlines()
-        log.error("error: `%s` failed: %s", command, detail[-1] if detail else f"exit code {exc.returncode}")
+        from bot.workspace.git import last_error_line
+
+        log.error("error: `%s` failed: %s", command, last_error_line(exc) or f"exit code {exc.returncode}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         log.error("interrupted")

@@ -50,7 +50,8 @@ def read_history(repo: Any, root: Path, baseline_sha: str, count: int, paths: It
     try:
         shas = first_parents(root, baseline_sha, count)
     except subprocess.CalledProcessError as exc:
-        return History(warning=f"The base branch's history could not be listed ({_reason(exc)}): no trend or noise")
+        reason = git.last_error_line(exc) or f"git exit {exc.returncode}"
+        return History(warning=f"The base branch's history could not be listed ({reason}): no trend or noise")
     shas.reverse()
     label = baseline_sha[:8]
     commits = [git.Revision(f"{label}~{len(shas) - 1 - index}" if index < len(shas) - 1 else label, sha) for index, sha in enumerate(shas)]
@@ -151,8 +152,3 @@ def _through_dvc(repo: Any, sha: str) -> Metrics | None:
 def _number(value: Any) -> float | None:
     value = single(value)
     return float(value) if is_number(value) and math.isfinite(value) else None
-
-
-def _reason(exc: subprocess.CalledProcessError) -> str:
-    lines = (exc.stderr or "").strip().splitlines()
-    return lines[-1] if lines else f"git exit {exc.returncode}"

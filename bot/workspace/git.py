@@ -88,6 +88,12 @@ def default_branch(root: Path) -> Revision:
     )
 
 
+def last_error_line(exc: subprocess.CalledProcessError) -> str:
+    """What a failed command said last on stderr (its reason, as git and DVC put it), or ''."""
+    lines = (exc.stderr or "").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 def merge_base(root: Path, one: str, other: str) -> str | None:
     """Their best common ancestor, or None when none is in the clone (unrelated, or cut off by a shallow clone)."""
     try:
@@ -118,8 +124,8 @@ def deepen(root: Path, shas: list[str], commits: int) -> bool:
     try:
         git(root, *command)
     except subprocess.CalledProcessError as exc:
-        reason = (exc.stderr or "").strip().splitlines()
-        log.warning("could not deepen the clone: `git %s` failed%s", " ".join(command), f": {reason[-1]}" if reason else "")
+        reason = last_error_line(exc)
+        log.warning("could not deepen the clone: `git %s` failed%s", " ".join(command), f": {reason}" if reason else "")
         return False
     return True
 
@@ -217,10 +223,10 @@ def ensure_revision(root: Path, rev: str) -> Revision:
     except subprocess.CalledProcessError as exc:
         if refspec != rev and _fetch_tag(root, remote, branch, depth):
             return Revision(rev, resolve(root, f"refs/tags/{branch}").sha)
-        reason = (exc.stderr or "").strip().splitlines()
+        reason = last_error_line(exc)
         raise BadInput(
             f"base revision {rev!r} is not in {root} and `git {' '.join(command)}` failed"
-            f"{': ' + reason[-1] if reason else ''}; check the name and that the job may read the repository"
+            f"{': ' + reason if reason else ''}; check the name and that the job may read the repository"
         ) from None
     found = resolve(root, fetched_as)
     return Revision(rev, found.sha)
@@ -281,8 +287,8 @@ def temporary_worktree(root: Path, sha: str) -> Iterator[Path]:
         try:
             git(root, *command)
         except subprocess.CalledProcessError as exc:
-            reason = (exc.stderr or "").strip().splitlines()
-            raise BadInput(f"`git {' '.join(command)}` failed{': ' + reason[-1] if reason else ''}") from None
+            reason = last_error_line(exc)
+            raise BadInput(f"`git {' '.join(command)}` failed{': ' + reason if reason else ''}") from None
         yield path / root.resolve().relative_to(top)
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
