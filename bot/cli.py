@@ -11,13 +11,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Mapping, NoReturn, Sequence
 
 from bot import __version__
 from bot.ci.outputs import report_outputs, write_outputs, write_step_summary
-from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, BadInput, MrbotError
+from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, MrbotError
 from bot.forges.base import COMMENT_MODES
 from bot.masking import mask, secret_values
 
@@ -114,6 +115,18 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     publish.add_argument("bundle", type=Path, help="the bundle directory")
     publish.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"),
                          help="Jinja2 template for the report (default: the built-in one)")
+    judging = publish.add_argument_group("judging (the bundle's numbers, this run's rules)")
+    judging.add_argument("--project", type=Path, default=Path(environ.get("MRBOT_WORKING_DIRECTORY", ".")),
+                         help="this run's checkout of the DVC project, whose .mrbot.yml judges the bundle "
+                         "(default: MRBOT_WORKING_DIRECTORY, else .)")
+    judging.add_argument("--config", type=Path, default=environ.get("MRBOT_CONFIG"),
+                         help="config file to judge with (default: .mrbot.yml in --project, if present)")
+    judging.add_argument("--id", dest="report_id", default=environ.get("MRBOT_ID"),
+                         help="the report id this run posts; a bundle with another id is refused "
+                         "(default: id in the config, else 'default')")
+    judging.add_argument("--fail-on-regression", action="store_true",
+                         default=_env_flag(environ, "MRBOT_FAIL_ON_REGRESSION"),
+                         help="exit 1 and fail the status when a metric regressed beyond this run's thresholds")
     _add_forge_options(publish, environ)
 
     demo = commands.add_parser("demo", help="build a small DVC project in a temp dir and report on it")
@@ -262,7 +275,8 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.dry_run:
             sys.stdout.write(outcome.markdown)
             return outcome.exit_code
-        log.info("report written to %s", (outcome.bundle_dir / "report.md"))
+        took = outcome.report.pipeline.get("total_time")
+        log.info("report written to %s%s", outcome.bundle_dir / "report.md", f" ({took} in all)" if took else "")
         # The job summary needs no write token, so even a fork PR's run shows the report.
         write_step_summary(context, outcome.markdown)
         if context.forge == GITHUB and not context.token:
@@ -302,30 +316,24 @@ def _post(
 
 def _publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.ci import detect
+    from bot.config import DEFAULT_FILE as DEFAULT_CONFIG
+    from bot.config import load_config
+    from bot.errors import EXIT_GATE_FAILED, EXIT_OK
+    from bot.publish import TrustedRules, trust_bundle
     from bot.report.bundle import read_bundle
+    from bot.report.model import check_report_id
 
     report = read_bundle(args.bundle)
     context = detect(environ, args.allow_pull_request_target)
-    _check_bundle_target(report, context, args.bundle)
-    return _post(context, report, args.bundle, args, 0)
-
-
-def _check_bundle_target(report, context, bundle: Path) -> None:
-    """The bundle may come from a fork: the CI context decides where to post, and a bundle made for
-    another repository, PR or commit is refused rather than posted there."""
-    target = report.target
-    claims = [
-        ("repository", str(target.get("repository") or ""), context.repository),
-        ("pull request", str(target.get("number") or ""), str(context.number or "")),
-        ("head commit", report.head.sha, context.head_sha),
-    ]
-    for what, bundle_value, ours in claims:
-        if bundle_value and ours and bundle_value.lower() != ours.lower():
-            raise BadInput(
-                f"{bundle / 'report.json'}: the report is for {what} {bundle_value}, but this run is for "
-                f"{ours}; download the artifact of the run that triggered this one (run-id: "
-                "github.event.workflow_run.id)"
-            )
+    config = load_config(args.project, args.config)
+    if args.config is None and not (args.project / DEFAULT_CONFIG).exists():
+        log.info("no %s in %s: verdicts follow the default rules; check out the base branch before "
+                 "`mrbot publish` (or pass --project / --config) to judge with its rules", DEFAULT_CONFIG, args.project)
+    fail_on_regression = config.fail_on_regression if args.fail_on_regression is None else args.fail_on_regression
+    report_id = check_report_id(args.report_id, "--id / MRBOT_ID") if args.report_id else config.report_id
+    report = trust_bundle(report, args.bundle, context, TrustedRules(config, fail_on_regression, report_id))
+    exit_code = EXIT_GATE_FAILED if report.gate_failed else EXIT_OK
+    return _post(context, report, args.bundle, args, exit_code, args.template or config.template)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -335,9 +343,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     root = (args.dir or Path(tempfile.mkdtemp(prefix="mrbot-demo-"))).resolve()
     log.info("building the demo project in %s", root)
-    # The demo's stdout is the report; DVC's progress of building the project goes to stderr.
+    started = time.perf_counter()
+    # The demo's stdout is the report; anything of building the project goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         build_demo_project(root)
+    log.info("demo project built in %.1f s: branch main holds the baseline run, experiment a changed one",
+             time.perf_counter() - started)
     outcome = run_report(ReportOptions(path=root, base="main", out_dir=root / "mrbot-report"), Context())
     sys.stdout.write(outcome.markdown)
     log.info("demo project: %s", root)

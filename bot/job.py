@@ -16,19 +16,9 @@ from bot.charts.chart import Chart
 from bot.charts.pool import ChartRenderer
 from bot.charts.trend import trend_plot
 from bot.ci.context import LOCAL, Context
-from bot.compare.diff import (
-    UNCHANGED,
-    MetricsDiff,
-    compare_metrics,
-    compare_params,
-    count_verdicts,
-    find_rule,
-    overall_verdict,
-    regressions,
-    summarize,
-)
-from bot.compare.noise import MIN_POINTS
-from bot.compare.splits import pair_splits
+from bot.ci.folds import LogFolds
+from bot.compare.diff import compare_params
+from bot.compare.judge import gap_json, judge
 from bot.config import Config, load_config
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED, BadInput
 from bot.masking import secret_values
@@ -101,71 +91,41 @@ def build_report(
 ) -> Report:
     beside = beside or Beside()
     base = baseline.revision
-    history = beside.history.values if beside.history.commits else None
-    metrics = compare_metrics(
-        results.metrics[BASE], results.metrics[HEAD], config.metric_rules, results.unreadable[BASE], history
+    judgement = judge(
+        results.metrics[BASE],
+        results.metrics[HEAD],
+        config.metric_rules,
+        config.splits,
+        fail_on_regression,
+        results.unreadable[BASE],
+        beside.history.values if beside.history.commits else None,
+        beside.baseline_values,
     )
-    rows, gaps = pair_splits(metrics.rows, config.splits)
-    if beside.baseline_values:
-        rows = [
-            replace(row, baselines={name: values.get((row.path, row.name)) for name, values in beside.baseline_values.items()})
-            for row in rows
-        ]
-    metrics = MetricsDiff(rows, count_verdicts(rows))
     params = compare_params(results.params[BASE], results.params[HEAD])
     warnings = [baseline.warning] if baseline.warning else []
     warnings += [f"Could not read {problem}" for problem in results.problems()]
     warnings += [f"Skipped {value}" for value in results.skipped]
     warnings += beside.warnings
     warnings += [beside.history.warning] if beside.history.warning else []
-    warnings += _auto_without_history(metrics, config, bool(beside.history.commits))
+    warnings += judgement.warnings
     return Report(
         base=RevisionInfo(base.rev, base.sha),
         head=RevisionInfo(head.rev, head.sha),
-        metrics=metrics.rows,
+        metrics=judgement.rows,
         params=params,
         charts=charts,
-        verdict=overall_verdict(metrics.counts),
-        summary=_summary(metrics),
-        counts=metrics.counts,
+        verdict=judgement.verdict,
+        summary=judgement.summary,
+        counts=judgement.counts,
         report_id=config.report_id,
         warnings=warnings,
-        gate_failed=fail_on_regression and bool(regressions(metrics)),
+        gate_failed=judgement.gate_failed,
         version=__version__,
         baseline={"kind": baseline.kind, "ahead": baseline.ahead, "branch": baseline.branch},
         history=[{"sha": commit.sha, "rev": commit.rev} for commit in beside.history.commits],
         baselines={name: {"rev": revision.rev, "sha": revision.sha} for name, revision in beside.baselines.items()},
-        gaps=[
-            {"name": gap.name, "train": gap.train, "test": gap.test, "base": gap.base, "head": gap.head, "grew": gap.grew}
-            for gap in gaps
-        ],
+        gaps=[gap_json(gap) for gap in judgement.gaps],
     )
-
-
-def _summary(metrics: MetricsDiff) -> str:
-    """'2 improved, 3 unchanged (1 within noise)'; train rows shown as context are not counted."""
-    summary = summarize(metrics.counts)
-    quiet = sum(1 for row in metrics.rows if row.within_noise and row.judged)
-    if quiet:
-        unchanged = f"{metrics.counts[UNCHANGED]} {UNCHANGED}"
-        summary = summary.replace(unchanged, f"{unchanged} ({quiet} within noise)")
-    return summary
-
-
-def _auto_without_history(metrics: MetricsDiff, config: Config, history_read: bool) -> list[str]:
-    """Metrics whose `auto` threshold had too little history to mean anything: judged without one."""
-    names = []
-    for row in metrics.rows:
-        rule = find_rule(config.metric_rules, row.path, row.name)
-        if rule and rule.threshold and rule.threshold.auto is not None and row.noise is None and row.change:
-            names.append(row.name)
-    if not names:
-        return []
-    why = (
-        f"it has fewer than {MIN_POINTS} readable commits" if history_read else "history is off (--history 0 or history: 0)"
-    )
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return [f"No threshold applied to {shown}: an auto threshold needs the spread of the base branch's history, and {why}"]
 
 
 def run_report(options: ReportOptions, context: Context) -> Outcome:
@@ -210,7 +170,8 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
     # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
     with ChartRenderer() as renderer, open_repo(root) as repo:
-        run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo)
+        folds = LogFolds(context.forge)
+        run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo, folds)
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
         complete = run.failure is None or run.failure.step == "dvc push"
         results, pending_charts = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
@@ -223,7 +184,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         base_run: BaseRun | None = None
         if base_missing and options.base_repro and complete:
             pending_charts()  # finished first: the re-read below draws the same image files
-            base_run = reproduce_base(root, base.sha, secrets, options.echo)
+            base_run = reproduce_base(root, base.sha, secrets, options.echo, folds)
             if base_run.sha:
                 results, pending_charts = _read(
                     repo, renderer, config, base_run.sha, base, head, options.out_dir, complete

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bot.ci.context import Context
+from bot.ci.github import FORK
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED
+from bot.config import Config
+from bot.errors import BadInput
 from bot.forges.base import (
     COMMENT_NEW,
     COMMENT_OFF,
@@ -20,6 +24,7 @@ from bot.forges.base import (
     parse_marker,
 )
 from bot.report.model import Report
+from bot.report.rejudge import rejudge
 from bot.report.render import format_change, render_within
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,15 @@ class PublishOptions:
     comment_mode: str = "update"
     template: Path | None = None
     set_status: bool = True
+
+
+@dataclass(frozen=True)
+class TrustedRules:
+    """What the publishing run itself decides about a bundle, whoever built it."""
+
+    config: Config
+    fail_on_regression: bool
+    report_id: str
 
 
 @dataclass(frozen=True)
@@ -102,18 +116,30 @@ def _would_go_backwards(forge: Forge, existing: Comment, head_sha: str) -> bool:
     return current is not None and current != head_sha and current == parsed[1]
 
 
+FORK_PREFIX = "fork build: "
+
+
 def status_description(report: Report) -> str:
-    """'test.accuracy +0.09 (+12.7%), test.loss -0.27 (-37.5%)' for the most telling changes."""
-    telling = [row for row in report.metrics if row.verdict in (REGRESSED, IMPROVED) and row.change is not None]
+    """'test.accuracy +0.09 (+12.7%), test.loss -0.27 (-37.5%)' for the most telling changes;
+    a fork's build says so first, since its numbers are the fork's."""
+    if report.built_by_fork:
+        return (FORK_PREFIX + _changes(report, STATUS_DESCRIPTION_LIMIT - len(FORK_PREFIX)))[:STATUS_DESCRIPTION_LIMIT]
+    return _changes(report, STATUS_DESCRIPTION_LIMIT)
+
+
+def _changes(report: Report, limit: int) -> str:
+    telling = [
+        row for row in report.metrics if row.verdict in (REGRESSED, IMPROVED) and row.change is not None and row.judged
+    ]
     if not telling:
-        return "no metric changed" if report.verdict == UNCHANGED else report.summary
+        return "no metric changed" if report.verdict == UNCHANGED else report.summary[:limit]
     parts = []
     for row in telling[:3]:
         part = f"{row.name} {format_change(row)}"
-        if len(", ".join([*parts, part])) > STATUS_DESCRIPTION_LIMIT:
+        if len(", ".join([*parts, part])) > limit:
             break
         parts.append(part)
-    return ", ".join(parts) or report.summary[:STATUS_DESCRIPTION_LIMIT]
+    return ", ".join(parts) or report.summary[:limit]
 
 
 def status_state(report: Report) -> str:
@@ -132,3 +158,45 @@ def publish(forge: Forge, report: Report, bundle_dir: Path, options: PublishOpti
     if options.set_status:
         forge.set_status(status_state(report), status_description(report), published.comment_url)
     return published
+
+
+def trust_bundle(report: Report, bundle_dir: Path, context: Context, trusted: TrustedRules) -> Report:
+    """A bundle may come from a fork's code: the CI context decides where it goes, the publishing
+    run's rules decide every verdict and the gate, and the report says who built it."""
+    report_json = bundle_dir / "report.json"
+    check_bundle_target(report, context, report_json)
+    if report.report_id != trusted.report_id:
+        # Else a bundle could overwrite the sticky comment of another job's report on the same PR.
+        raise BadInput(
+            f"{report_json}: the report's id is {report.report_id!r}, but this run posts {trusted.report_id!r}; "
+            f"pass --id {report.report_id} (MRBOT_ID, the action's `id` input) to post it"
+        )
+    config = trusted.config
+    judged, disagreements = rejudge(report, config.metric_rules, config.splits, trusted.fail_on_regression)
+    if disagreements:
+        examples = "; ".join(str(item) for item in disagreements[:3])
+        log.warning(
+            "the bundle's verdicts disagree with this run's rules in %d place%s (%s): a tampered bundle or a "
+            "config change; using this run's",
+            len(disagreements), "" if len(disagreements) == 1 else "s", examples,
+        )
+    judged.built_by_fork = context.extra.get(FORK) == "true"
+    return judged
+
+
+def check_bundle_target(report: Report, context: Context, report_json: Path) -> None:
+    """The CI context decides where to post: a bundle made for another repository, PR or commit is
+    refused rather than posted there."""
+    target = report.target
+    claims = [
+        ("repository", str(target.get("repository") or ""), context.repository),
+        ("pull request", str(target.get("number") or ""), str(context.number or "")),
+        ("head commit", report.head.sha, context.head_sha),
+    ]
+    for what, bundle_value, ours in claims:
+        if bundle_value and ours and bundle_value.lower() != ours.lower():
+            raise BadInput(
+                f"{report_json}: the report is for {what} {bundle_value}, but this run is for "
+                f"{ours}; download the artifact of the run that triggered this one (run-id: "
+                "github.event.workflow_run.id)"
+            )

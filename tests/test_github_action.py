@@ -82,12 +82,13 @@ def test_examples_ask_for_minimal_permissions_and_run_once_per_pr():
     assert build[True] == {"pull_request": None}  # YAML 1.1 reads the key `on` as true
     assert build["permissions"] == {"contents": "read"}
     assert [step["with"]["token"] for step in build["jobs"]["build"]["steps"] if "mrbot" in step.get("uses", "")] == [""]
-    # Stage 2 runs our code only: no checkout, the artifact of the triggering run, then publish.
+    # Stage 2 runs our code only: the default branch's checkout (its .mrbot.yml judges the numbers;
+    # no `ref`, so never the PR's code), the artifact of the triggering run, then publish.
     assert publish[True]["workflow_run"]["workflows"] == [build["name"]]
-    steps = publish["jobs"]["publish"]["steps"]
-    assert not any("checkout" in step.get("uses", "") for step in steps)
-    assert steps[0]["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
-    assert steps[1]["with"]["bundle"] == steps[0]["with"]["path"]
+    checkout, download, post = publish["jobs"]["publish"]["steps"]
+    assert checkout["uses"].startswith("actions/checkout@") and checkout["with"] == {"persist-credentials": False}
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert post["with"]["bundle"] == download["with"]["path"]
 
 
 # -- what the runner does with action.yml: evaluate its expressions, run the container's command --
@@ -180,7 +181,8 @@ def test_defaults_run_a_plain_report():
     options = parsed(args, env)
     assert env["MRBOT_TOKEN"] == TOKEN
     assert (options.base, options.report_id, options.config, options.template) == (None, None, None, None)
-    assert (options.pull, options.repro, options.set_status, options.fail_on_regression) == (True, True, True, False)
+    # None: as .mrbot.yml's fail_on_regression says (an input's "false" default would override it).
+    assert (options.pull, options.repro, options.set_status, options.fail_on_regression) == (True, True, True, None)
     assert (options.comment_mode, options.status_context, options.assets_branch) == ("update", "mrbot", "mrbot-assets")
     assert options.allow_pull_request_target is False
 
@@ -210,6 +212,14 @@ def test_bundle_switches_to_publish_and_an_empty_token_posts_nothing():
     assert args == ["publish", "mrbot-report"]
     assert parsed(args, env).bundle == Path("mrbot-report")
     assert env["MRBOT_TOKEN"] == ""
+
+
+def test_publish_judges_with_the_inputs_and_the_working_directorys_config():
+    args, env = run_action({"bundle": "mrbot-report", "working-directory": "models/tabular", "id": "gpu",
+                            "config": "ci/mrbot.yml", "fail-on-regression": "true"})
+    options = parsed(args, env)
+    assert (options.project, options.report_id, options.config) == (Path("models/tabular"), "gpu", Path("ci/mrbot.yml"))
+    assert options.fail_on_regression is True
 
 
 def test_the_action_posts_a_report_end_to_end(demo_project, tmp_path, capsys):

@@ -153,6 +153,9 @@ def test_two_stage_mode_builds_without_a_token_and_publishes_from_workflow_run(
     assert comment["body"].startswith(f"<!-- mrbot:report id=default head={head} -->")
     assert f"/blob/{github.refs['refs/heads/mrbot-assets']}/pr-9/{head}/" in comment["body"]
     assert github.statuses[0]["sha"] == head
+    # The numbers are the fork's code's: the comment and the status say so.
+    assert "Built by the pull request's own code from a fork" in comment["body"]
+    assert github.statuses[0]["description"].startswith("fork build: ")
     assert outputs(stage2)["comment-url"] == comment["html_url"]
     assert_never_leaked(TOKEN, output, bundle, tmp_path / "stage2")
 

@@ -62,6 +62,8 @@ class Report:
     baselines: dict[str, dict[str, str]] = field(default_factory=dict)
     # Train-test gaps of paired metrics: [{"name", "train", "test", "base", "head", "grew"}].
     gaps: list[dict[str, Any]] = field(default_factory=list)
+    # Set by `mrbot publish` when the bundle was built by a fork's code; never read from report.json.
+    built_by_fork: bool = False
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -170,7 +172,7 @@ def from_json(data: Any, source: str) -> Report:
             warnings=[str(item) for item in data.get("warnings", [])],
             gate_failed=bool(data.get("gate_failed", False)),
             version=str(data.get("mrbot_version", "")),
-            target=dict(data.get("target") or {}),
+            target=_target(data.get("target") or {}),
             pipeline=_pipeline(data.get("pipeline") or {}),
             baseline=_baseline(data.get("baseline") or {}),
             history=[_HISTORY_COMMIT(commit, "history[]") for commit in data.get("history") or []],
@@ -312,6 +314,39 @@ def _baseline_name(name: Any) -> str:
     if not isinstance(name, str) or not _BASELINE_NAME.fullmatch(name):
         raise ValueError("baselines has a name that is not 1-40 letters, digits, '.', '_' or '-'")
     return name
+
+
+def _pattern(regex: str, name: str, limit: int) -> Any:
+    compiled = re.compile(regex)
+
+    def check(value: Any, where: str) -> str:
+        if not isinstance(value, str) or len(value) > limit or not compiled.fullmatch(value):
+            raise ValueError(f"{where} is not {name}")
+        return value
+    return check
+
+
+def _positive_int_or_null(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{where} is not a positive integer or null")
+    return value
+
+
+# Where the bundle says it is going; the publishing run's CI context decides, and refuses a mismatch.
+_TARGET = _object({
+    "forge": (_pattern(r"local|github|gitlab", "a known forge", 10), "local"),
+    "repository": (_pattern(r"([A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+|", "owner/name", 200), ""),
+    "project_id": (_pattern(r"[0-9]*", "a number", 20), ""),
+    "number": (_positive_int_or_null, None),
+    "head_sha": (_pattern(r"([0-9a-f]{7,64})?", "a commit sha", 64), ""),
+    "run_url": (_pattern(r"(https?://[^\s<>\"'`]+)?", "an http(s) URL", 500), ""),
+})
+
+
+def _target(raw: Any) -> dict[str, Any]:
+    return _TARGET(raw, "target") if raw else {}
 
 
 def _history_values(raw: Any) -> tuple[float | None, ...] | None:

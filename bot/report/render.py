@@ -243,6 +243,7 @@ def template_context(
         "history": report.history,
         "baselines": report.baselines,
         "baseline_note": baseline_note(report.baseline),
+        "built_by_fork": report.built_by_fork,
     }
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import Callable, Sequence
 
+from bot.ci.folds import LogFolds
 from bot.masking import mask, safe_cut
 
 TAIL_LINES = 50
@@ -31,6 +32,15 @@ _DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
 _LINE_END = re.compile(rb"(\r\n|\r|\n)")
 _SYNC = re.compile(rb"\x00mrbot-sync-(\d+)\x00$")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# DVC's advice to someone at a terminal (git add, autostage, dvc init's), which a CI log does not need.
+_DVC_HINTS = ("To track the changes with git", "To enable auto staging", "You can now commit the changes to git")
+# DVCLive's advice to use `dvc exp run` when a stage runs under `dvc repro`, as mrbot runs it; as its
+# logger prints it ("WARNING:dvclive:...") or Python's last-resort handler does (the message alone).
+_STAGE_HINTS = re.compile(
+    r"(WARNING:dvclive:|INFO:dvclive:)?(Ignoring `save_dvc_exp` because `dvc (repro|exp run)` is running"
+    r"|Use `dvc exp run` to save experiment|Some DVCLive features are unsupported in `dvc repro`"
+    r"|To use DVCLive with a DVC Pipeline, run it with `dvc exp run`)"
+)
 
 
 class OutputCapture:
@@ -41,8 +51,10 @@ class OutputCapture:
         secrets: Sequence[str] = (),
         echo: Callable[[str], None] | None = None,
         tail_lines: int = TAIL_LINES,
+        folds: LogFolds = LogFolds(),
     ):
         self._secrets = list(secrets)
+        self._folds = folds
         # latin-1 gives one character per byte: cut points found in this text are byte offsets.
         self._byte_secrets = [secret.encode("utf-8").decode("latin-1") for secret in self._secrets]
         self._keep = max([len(secret) for secret in self._byte_secrets] + [_KEEP_BYTES])
@@ -67,23 +79,24 @@ class OutputCapture:
         os.close(write_fd)
         self._reader = threading.Thread(target=self._read, name="mrbot-output", daemon=True)
         self._reader.start()
-        import dvc  # noqa: F401 - importing dvc installs its console handlers; replace them after that
-
+        quiet_dvc_console()
         handler = _DvcLogHandler(self)
         for name in _DVC_LOGGERS:
             logger = logging.getLogger(name)
-            self._saved_loggers[name] = (logger.handlers[:], logger.propagate)
-            # Only here: mrbot's own log handler would print every DVC message a second time.
+            self._saved_loggers[name] = (logger.handlers[:], logger.propagate, logger.level)
+            # Here DVC's messages go into the pipe, in order with the stages' output; once.
             logger.handlers[:], logger.propagate = [handler], False
+            logger.setLevel(logging.INFO)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             self.sync()
         finally:
-            for name, (handlers, propagate) in self._saved_loggers.items():
+            for name, (handlers, propagate, level) in self._saved_loggers.items():
                 logger = logging.getLogger(name)
                 logger.handlers[:], logger.propagate = handlers, propagate
+                logger.setLevel(level)
             _flush_python_streams()
             for fd, saved in self._saved_fds.items():
                 os.dup2(saved, fd)
@@ -103,6 +116,18 @@ class OutputCapture:
         with self._lock:
             self._tail.clear()
             self._problems.clear()
+
+    def start_fold(self, key: str, title: str) -> None:
+        """What follows folds under `title` in a CI log (until end_fold); not part of the tail."""
+        self._marker(self._folds.start(key, title))
+
+    def end_fold(self, key: str) -> None:
+        self._marker(self._folds.end(key))
+
+    def _marker(self, text: str) -> None:
+        if text:
+            self.sync()  # after everything written before it
+            self._emit(text)
 
     def tail(self) -> list[str]:
         """The last lines (masked) since the last mark."""
@@ -165,10 +190,12 @@ class OutputCapture:
             raw = raw[: sync.start()]
         if raw:
             text = mask(raw.decode("utf-8", "replace"), self._secrets)
-            self._emit(text + end.decode())
-            if text.strip():
-                with self._lock:
-                    self._tail.append(_shorten(_ANSI_ESCAPE.sub("", text).rstrip()))
+            plain = _ANSI_ESCAPE.sub("", text).rstrip()
+            if not _STAGE_HINTS.match(plain.lstrip()):
+                self._emit(text + end.decode())
+                if plain.strip():
+                    with self._lock:
+                        self._tail.append(_shorten(plain))
         if sync:
             with self._lock:
                 self._sync_seen = max(self._sync_seen, int(sync.group(1)))
@@ -193,6 +220,8 @@ class _DvcLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
+        if not message.strip() or message.strip().startswith(_DVC_HINTS):
+            return
         if record.exc_info and record.exc_info[1] is not None:
             causes_text = causes(record.exc_info[1])
             message = " - ".join(part for part in (message, causes_text) if part)
@@ -200,6 +229,25 @@ class _DvcLogHandler(logging.Handler):
             message = f"{record.levelname}: {message}"
             self.capture.note_problem(message)
         self.capture.write_log_line(message)
+
+
+_dvc_console_quiet = False
+
+
+def quiet_dvc_console() -> None:
+    """DVC installs console handlers of its own when imported, and its records also reach mrbot's
+    log handler: every message would print twice. Outside a capture only DVC's warnings and errors
+    are worth a line of the job log, once, through mrbot's handler (masked, `mrbot: ` first)."""
+    import dvc  # noqa: F401 - its import installs the handlers that are removed here
+
+    global _dvc_console_quiet
+    if _dvc_console_quiet:
+        return  # once: a capture in progress has routed DVC's loggers into its pipe
+    _dvc_console_quiet = True
+    for name in _DVC_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:], logger.propagate = [], True
+        logger.setLevel(logging.WARNING)
 
 
 def causes(exc: BaseException) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 from pathlib import Path
 
 from bot.errors import BadInput
+from bot.workspace.capture import OutputCapture
 from bot.workspace.git import git as run_git
 from bot.workspace.git import working_directory
+
+log = logging.getLogger(__name__)
 
 PREPARE = '''\
 import json, os, sys
@@ -188,6 +192,18 @@ def build_demo_project(root: Path) -> Path:
     (root / "src" / "evaluate.py").write_text(EVALUATE)
     (root / "dvc.yaml").write_text(DVC_YAML.format(python=_quoted_python()))
     (root / "params.yaml").write_text(_params_yaml(BASE_PARAMS))
+    # DVC's output of building the project is not the demo's: kept out of the log unless it fails.
+    with OutputCapture(echo=lambda text: None) as capture:
+        try:
+            _commit_two_runs(root)
+        except Exception:
+            for line in capture.tail():
+                log.error("%s", line)
+            raise
+    return root
+
+
+def _commit_two_runs(root: Path) -> None:
     from dvc.repo import Repo
 
     Repo.init(str(root)).close()
@@ -200,7 +216,6 @@ def build_demo_project(root: Path) -> Path:
     reproduce(root)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Raise learning rate and train longer")
-    return root
 
 
 def _quoted_python() -> str:

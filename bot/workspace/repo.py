@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bot.errors import BadInput
+from bot.workspace.capture import quiet_dvc_console
 from bot.workspace.git import working_directory
 
 # DVC prefixes parse errors with a path relative to its own cwd; the report names the file anyway.
@@ -24,6 +25,7 @@ def open_repo(root: Path) -> Iterator[Any]:
     tqdm.tqdm.monitor_interval = 0
     if not (root / ".dvc").is_dir():
         raise BadInput(f"{root}: has a dvc.yaml but no .dvc directory; run `dvc init` and commit it")
+    quiet_dvc_console()
     with working_directory(root), _opened(root) as repo:
         _check_pipeline_loads(repo, root)
         yield repo

@@ -66,6 +66,11 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
     def run_stage(stage: Any, **kwargs: Any) -> Any:
         reasons = stale_reasons(stage)
         capture.mark()
+        # A stage that will run folds its output under one line of a CI log; an up-to-date one
+        # prints one line of its own.
+        folded = bool(reasons)
+        if folded:
+            capture.start_fold(stage.addressing, f"stage {stage.addressing}: {'; '.join(reasons)}")
         started = time.perf_counter()
         try:
             done = reproduce_stage(stage, **kwargs)
@@ -78,6 +83,9 @@ def reproduce(repo: Any, capture: OutputCapture) -> ReproRun:
             runs.append(StageRun(stage.addressing, FAILED, time.perf_counter() - started, reasons))
             failures.append(_stage_failure(stage.addressing, exc, capture.tail()))
             raise
+        finally:
+            if folded:
+                capture.end_fold(stage.addressing)
         seconds = time.perf_counter() - started
         if not done:
             runs.append(StageRun(stage.addressing, SKIPPED, seconds))

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from bot.ci.folds import LogFolds
 from bot.errors import BadInput
 from bot.masking import mask
 from bot.workspace import git, transfer
 from bot.workspace.capture import OutputCapture, causes
 from bot.workspace.recorded import DataChange, changes_since
 from bot.workspace.repo import open_repo
-from bot.workspace.repro import NOT_RUN, Failure, ReproRun, StageRun, reproduce, stale_reasons
+from bot.workspace.repro import NOT_RUN, SKIPPED, Failure, ReproRun, StageRun, reproduce, stale_reasons
 from bot.workspace.transfer import Transfer
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,13 @@ def run_steps(
     options: StepOptions,
     secrets: Sequence[str],
     echo: Callable[[str], None] | None = None,
+    folds: LogFolds = LogFolds(),
 ) -> WorkspaceRun:
     """The steps on an open dvc Repo (the one the job then reads results from). Without repro, the
     job lists the stages repro would run (pending_stages) itself, while the charts are drawn."""
     root = Path(repo.root_dir)
     run = WorkspaceRun()
-    with OutputCapture(secrets, echo) as capture:
+    with OutputCapture(secrets, echo, folds=folds) as capture:
         if options.pull:
             run.pull = transfer.pull(repo, capture, rebuild_missing=options.repro)
             run.failure = run.pull.failure
@@ -74,6 +76,8 @@ def run_steps(
             log.info("dvc repro: running the pipeline")
             run.repro = reproduce(repo, capture)
             run.failure = run.repro.failure
+            if run.failure is None:
+                log.info("dvc repro: %s (%.1f s)", repro_summary(run.repro), run.repro.seconds)
         if run.failure is None and options.push:
             run.push = transfer.push(repo, capture)
             run.failure = run.push.failure
@@ -84,6 +88,14 @@ def run_steps(
             run.uncommitted = changes_since(repo, "HEAD", "HEAD")
             run.lock_files = git.modified_files(root, [LOCK_FILES])
     return run
+
+
+def repro_summary(repro: ReproRun) -> str:
+    """'2 stages ran, 1 up to date' (restored from the run cache counted as ran)."""
+    ran, up_to_date = len(repro.ran), sum(stage.status == SKIPPED for stage in repro.stages)
+    if not ran:
+        return "every stage up to date" if up_to_date else "no stage to run"
+    return f"{ran} stage{'s' if ran != 1 else ''} ran" + (f", {up_to_date} up to date" if up_to_date else "")
 
 
 def pending_stages(repo: Any) -> list[StageRun]:
@@ -107,6 +119,7 @@ def reproduce_base(
     base_sha: str,
     secrets: Sequence[str],
     echo: Callable[[str], None] | None = None,
+    folds: LogFolds = LogFolds(),
 ) -> BaseRun:
     """Reproduce `base_sha` in a temporary worktree that shares this checkout's DVC cache and
     remote settings, and commit its results (on no branch) so DVC can read them as a revision."""
@@ -121,7 +134,7 @@ def reproduce_base(
             _share_dvc_setup(root, tree)
             keep: list[str] = []
             try:
-                with OutputCapture(secrets, echo) as capture, open_repo(tree) as repo:
+                with OutputCapture(secrets, echo, folds=folds) as capture, open_repo(tree) as repo:
                     run.pull = transfer.pull(repo, capture, rebuild_missing=True)
                     run.failure = run.pull.failure
                     if run.failure is None:
