@@ -67,7 +67,7 @@ class Outcome:
 
 
 def revision_labels(base: git.Revision, head: git.Revision) -> dict[str, str]:
-    return {BASE: f"base {base.rev} {base.sha[:7]}", HEAD: f"head {head.rev} {head.sha[:7]}"}
+    return {BASE: f"base {base.rev} {base.sha[:8]}", HEAD: f"head {head.rev} {head.sha[:8]}"}
 
 
 @dataclass

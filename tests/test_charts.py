@@ -123,7 +123,7 @@ def test_every_template_renders_a_chart(all_templates_project, tmp_path):
     picture = charts["picture.png"]
     assert picture.images == [f"images/{file_stem('picture.png')}-head.png"]
     assert picture.notes == ["no image in base (base main)"]
-    assert charts["curve.csv"].mermaid.startswith("xychart-beta")
+    assert "\nxychart-beta\n" in charts["curve.csv"].mermaid
     assert charts["importance.json"].mermaid.startswith("xychart-beta horizontal")
     assert charts["confusion.json"].mermaid == ""
 
@@ -183,11 +183,11 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
 
 def _line_chart_of(values: list[float]):
     from bot.charts.lines import line_figure as _line_figure
-    from bot.charts.lines import series_by_revision
+    from bot.charts.lines import plot_lines
 
     points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
     plot = PlotData("curve.csv", "curve", "linear", x="step", y="value", datapoints=points)
-    figure, _ = _line_figure(plot, series_by_revision(plot), LABELS)
+    figure, _ = _line_figure(plot, plot_lines(plot), LABELS)
     return figure
 
 
@@ -229,12 +229,13 @@ def test_long_tick_labels_get_room_from_constrained_layout(tmp_path):
 
 
 def _confusion_chart_of(classes: list[str]):
-    from bot.charts.confusion import confusion_figure as _confusion_figure
+    from bot.charts.confusion import confusion_figures
 
     points = [{"rev": rev, "actual": actual, "predicted": predicted}
               for rev in (BASE, HEAD) for actual in classes for predicted in classes]
     plot = PlotData("c.json", "c", "confusion", x="predicted", y="actual", datapoints=points)
-    return _confusion_figure(plot, LABELS)
+    ((_, figure),) = confusion_figures(plot, LABELS)
+    return figure
 
 
 @pytest.mark.parametrize(
@@ -263,11 +264,12 @@ def test_confusion_matrix_counts_and_normalization():
     ]
     plot = PlotData("c", "c", "confusion", x="predicted", y="actual", datapoints=points)
     classes, matrices = confusion_matrices(plot)
+    source = ("", "actual")
     assert classes == ["a", "b"]
-    assert matrices[BASE].tolist() == [[1, 1], [0, 1]]
-    assert matrices[HEAD].tolist() == [[2, 0], [0, 0]]
+    assert matrices[(source, BASE)].tolist() == [[1, 1], [0, 1]]
+    assert matrices[(source, HEAD)].tolist() == [[2, 0], [0, 0]]
     normalized = PlotData("c", "c", "confusion_normalized", x="predicted", y="actual", datapoints=points)
-    assert confusion_matrices(normalized)[1][BASE].tolist() == [[0.5, 0.5], [0.0, 1.0]]
+    assert confusion_matrices(normalized)[1][(source, BASE)].tolist() == [[0.5, 0.5], [0.0, 1.0]]
 
 
 def test_non_numeric_points_are_left_out_with_a_note(tmp_path):

@@ -204,7 +204,7 @@ def test_the_command_exits_with_mains_code_and_its_whole_output(demo_project, co
     done = subprocess.run([*prefix, *args, "--dry-run"], capture_output=True, text=True, env=buffered)
     assert done.returncode == 1
     assert main([*args, "--out", str(demo_project.parent / "bundle")]) == 1
-    job_time = re.compile(r"job [0-9.]+ s")
+    job_time = re.compile(r"[0-9.]+ s for the whole mrbot run")
     written = (demo_project.parent / "bundle" / "report.md").read_text()
     assert job_time.sub("", done.stdout) == job_time.sub("", written) and written.endswith("</sub>\n")
 

@@ -36,7 +36,7 @@ PIPELINE = {
     "base": {"reproduced": False, "note": "", "log_tail": "", "seconds": 0.0},
     "seconds": {"pull": 0.2, "repro": 1.5, "push": 0.0, "total": 2.0},
     "total_time": "2.0 s",
-    "summary": "1 failed · job 2.0 s",
+    "summary": "1 failed · 2.0 s for the whole mrbot run",
     "show": True,
 }
 

@@ -1,35 +1,51 @@
-"""Horizontal bar charts: one bar per category and revision."""
+"""Horizontal bar charts: one bar per category and revision (categories of several source files are
+named after their file, as DVC facets them by file)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bot.charts.figure import STYLE, finite_number, natural_key, new_figure
+from bot.charts.sources import Source, artist_id, point_source, source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
+
+
+def bar_values(plot: PlotData) -> dict[str, dict[tuple[Source, str], float]]:
+    """role -> (source, category) -> value: the y field names the category, the x field holds the value."""
+    values: dict[str, dict[tuple[Source, str], float]] = {}
+    for point in plot.datapoints:
+        source = point_source(plot, point)
+        number = finite_number(point.get(plot.x))
+        if number is not None:
+            values.setdefault(point["rev"], {})[(source, str(point.get(source[1])))] = number
+    return values
 
 
 def bar_figure(plot: PlotData, labels: dict[str, str]):
     import numpy as np
 
-    values: dict[str, dict[str, float]] = defaultdict(dict)
-    for point in plot.datapoints:
-        number = finite_number(point.get(plot.x))
-        if number is not None:
-            values[point["rev"]][str(point.get(plot.y))] = number
-    categories = sorted({category for per_rev in values.values() for category in per_rev}, key=natural_key)
+    values = bar_values(plot)
+    keys = list(dict.fromkeys(key for per_rev in values.values() for key in per_rev))
+    names = source_names(list(dict.fromkeys(source for source, _ in keys)))
+    keys.sort(key=lambda key: (list(names).index(key[0]), natural_key(key[1])))
     if plot.template == "bar_horizontal_sorted" and HEAD in values:
-        categories.sort(key=lambda category: values[HEAD].get(category, 0.0))
-    figure = new_figure(height=max(2.5, 0.35 * len(categories) + 1.2))
+        # Largest on top, as DVC sorts by -x.
+        keys.sort(key=lambda key: values[HEAD].get(key, 0.0))
+    else:
+        keys.reverse()  # barh draws upwards: the first category on top, as DVC lists them
+    figure = new_figure(height=max(2.5, 0.35 * len(keys) + 1.2))
     axes = figure.add_subplot()
-    positions = np.arange(len(categories))
+    positions = np.arange(len(keys))
     roles = [role for role in (BASE, HEAD) if role in values]
     height = 0.8 / max(len(roles), 1)
     for offset, role in enumerate(roles):
-        axes.barh(positions + offset * height, [values[role].get(c, 0.0) for c in categories], height,
-                  label=labels[role], color=STYLE[role]["color"])
-    axes.set_yticks(positions + height * (len(roles) - 1) / 2, categories, fontsize="small")
+        bars = axes.barh(positions + (len(roles) - 1 - offset) * height, [values[role].get(key, 0.0) for key in keys],
+                         height, label=labels[role], color=STYLE[role]["color"])
+        for key, bar in zip(keys, bars):
+            bar.set_gid(artist_id(role, key[0], key[1]) if key in values[role] else None)
+    tick_names = [f"{names[source]}: {category}" if names[source] else category for source, category in keys]
+    axes.set_yticks(positions + height * (len(roles) - 1) / 2, tick_names, fontsize="small")
     axes.set_title(plot.title)
     axes.set_xlabel(plot.x_label or plot.x)
+    axes.set_ylabel(plot.y_label or plot.y)
     axes.legend(fontsize="small")
     return figure

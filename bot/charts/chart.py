@@ -14,3 +14,4 @@ class Chart:
     image_labels: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mermaid: str = ""
+    mermaid_caption: str = ""  # what Mermaid cannot say itself: which colour is which, what was resampled

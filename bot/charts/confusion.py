@@ -1,77 +1,119 @@
-"""Confusion matrices: base, head and their difference side by side."""
+"""Confusion matrices: for each source file a row of base, head and their difference, as DVC draws a
+matrix per file and revision. The difference is coloured by meaning (better or worse), not by sign."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Iterable
 
 from bot.charts.figure import PANEL_IN, natural_key, new_figure
+from bot.charts.sources import Source, artist_id, plot_sources, point_source, source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
+# Up to this many sources share one figure; more get a figure each.
+ROWS_PER_FIGURE = 3
+DIFFERENCE = "difference"
+BETTER_COLOURS = "RdBu"  # red where head got worse, blue where it got better
 
-def confusion_matrices(plot: PlotData) -> tuple[list[str], dict[str, Any]]:
-    """Class labels and role -> matrix (rows: actual = y field, columns: predicted = x field)."""
+
+def confusion_matrices(plot: PlotData) -> tuple[list[str], dict[tuple[Source, str], Any]]:
+    """Class labels (shared by every matrix, as DVC's facets share their axes) and (source, role) ->
+    matrix: rows are the y field's classes, columns the x field's, as DVC's template lays them out."""
     import numpy as np
 
-    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    pairs: dict[tuple[Source, str], list[tuple[str, str]]] = {}
     for point in plot.datapoints:
-        pairs[point["rev"]].append((str(point.get(plot.y)), str(point.get(plot.x))))
+        source = point_source(plot, point)
+        pairs.setdefault((source, point["rev"]), []).append((str(point.get(source[1])), str(point.get(plot.x))))
     classes = sorted({label for rows in pairs.values() for pair in rows for label in pair}, key=natural_key)
     index = {label: position for position, label in enumerate(classes)}
     matrices = {}
-    for role, rows in pairs.items():
+    for key, rows in pairs.items():
         matrix = np.zeros((len(classes), len(classes)))
-        for actual, predicted in rows:
-            matrix[index[actual], index[predicted]] += 1
-        if plot.template == "confusion_normalized":
+        for row_class, column_class in rows:
+            matrix[index[row_class], index[column_class]] += 1
+        if plot.template == "confusion_normalized":  # each row sums to 1, as DVC's percent_of_y
             totals = matrix.sum(axis=1, keepdims=True)
             matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
-        matrices[role] = matrix
+        matrices[key] = matrix
     return classes, matrices
 
 
-def confusion_figure(plot: PlotData, labels: dict[str, str]):
+def confusion_figures(plot: PlotData, labels: dict[str, str]) -> list[tuple[str, Any]]:
+    """(caption, figure) pairs: one figure for a few sources, one per source when there are more."""
     classes, matrices = confusion_matrices(plot)
-    panels = [(labels[role], matrices[role], "Blues") for role in (BASE, HEAD) if role in matrices]
-    if BASE in matrices and HEAD in matrices:
-        panels.append(("difference (head − base)", matrices[HEAD] - matrices[BASE], "RdBu"))
-    figure = new_figure(width=PANEL_IN * len(panels), height=PANEL_IN, margins=_panel_margins(len(panels)))
-    normalized = plot.template == "confusion_normalized"
-    for position, (title, matrix, colormap) in enumerate(panels, start=1):
-        axes = figure.add_subplot(1, len(panels), position)
-        limit = max(abs(matrix).max(), 1e-9)
-        bounds = (-limit, limit) if colormap == "RdBu" else (0, limit)
-        axes.imshow(matrix, cmap=colormap, vmin=bounds[0], vmax=bounds[1])
-        axes.set_title(title, fontsize="small")
-        axes.set_xticks(range(len(classes)), classes, fontsize="x-small", rotation=45)
-        axes.set_yticks(range(len(classes)), classes, fontsize="x-small")
-        axes.set_xlabel(plot.x_label or plot.x, fontsize="small")
-        if position == 1:
-            axes.set_ylabel(plot.y_label or plot.y, fontsize="small")
-        if len(classes) <= 12:
-            for (row, column), value in _cells(matrix):
-                text = f"{value:+.2f}" if colormap == "RdBu" and normalized else (
-                    f"{value:+.0f}" if colormap == "RdBu" else (f"{value:.2f}" if normalized else f"{value:.0f}")
-                )
-                dark = abs(value) > 0.6 * limit
-                axes.text(column, row, text, ha="center", va="center", fontsize="x-small",
-                          color="white" if dark else "black")
+    sources = plot_sources(plot)
+    names = source_names(sources)
+    rows = [(source, _panels(source, matrices, labels)) for source in sources]
+    if len(rows) <= ROWS_PER_FIGURE:
+        return [(plot.title, _figure(plot, classes, rows, names))]
+    return [(f"{plot.title} · {names[source]}", _figure(plot, classes, [(source, panels)], names)) for source, panels in rows]
+
+
+def _panels(source: Source, matrices, labels: dict[str, str]) -> list[tuple[str, str, Any]]:
+    """(role or DIFFERENCE, title, matrix) of one source's row."""
+    panels = [(role, labels[role], matrices[(source, role)]) for role in (BASE, HEAD) if (source, role) in matrices]
+    if len(panels) == 2:
+        panels.append((DIFFERENCE, "head − base (blue: better)", panels[1][2] - panels[0][2]))
+    return panels
+
+
+def _figure(plot: PlotData, classes: list[str], rows: list[tuple[Source, list]], names: dict[Source, str]):
+    columns = max(len(panels) for _, panels in rows)
+    figure = new_figure(width=PANEL_IN * columns, height=PANEL_IN * len(rows), margins=_panel_margins(columns, len(rows)))
+    for row_number, (source, panels) in enumerate(rows):
+        for column, (role, title, matrix) in enumerate(panels):
+            axes = figure.add_subplot(len(rows), columns, row_number * columns + column + 1)
+            name = names[source]
+            _draw_panel(axes, plot, classes, role, matrix, artist_id(role, source))
+            axes.set_title(f"{name} · {title}" if name else title, fontsize="small")
+            if column == 0:
+                axes.set_ylabel(plot.y_label or plot.y, fontsize="small")
     figure.suptitle(plot.title)
     return figure
 
 
-def _panel_margins(count: int) -> dict[str, float]:
-    """Fixed margins for `count` square panels in a row, with room for class names of a few characters."""
-    width = PANEL_IN * count
+def _draw_panel(axes, plot: PlotData, classes: list[str], role: str, matrix, gid: str) -> None:
+    import numpy as np
+
+    normalized = plot.template == "confusion_normalized"
+    if role == DIFFERENCE:
+        # Better is more on the diagonal (right answers) and less off it (mistakes).
+        diagonal = np.eye(len(classes), dtype=bool)
+        better = np.where(diagonal, matrix, -matrix)
+        limit = max(abs(matrix).max(), 1e-9)
+        image = axes.imshow(better, cmap=BETTER_COLOURS, vmin=-limit, vmax=limit)
+        colour_of = better
+    else:
+        limit = max(matrix.max(), 1e-9)
+        image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=limit)
+        colour_of = matrix
+    image.set_gid(gid)
+    axes.set_xticks(range(len(classes)), classes, fontsize="x-small", rotation=45)
+    axes.set_yticks(range(len(classes)), classes, fontsize="x-small")
+    axes.set_xlabel(plot.x_label or plot.x, fontsize="small")
+    if len(classes) > 12:
+        return
+    for (row, column), value in _cells(matrix):
+        sign = "+" if role == DIFFERENCE else ""
+        text = f"{value:{sign}.2f}" if normalized else f"{value:{sign}.0f}"
+        dark = abs(float(colour_of[row, column])) > 0.6 * limit
+        axes.text(column, row, text, ha="center", va="center", fontsize="x-small", color="white" if dark else "black")
+
+
+def _panel_margins(count: int, rows: int = 1) -> dict[str, float]:
+    """Fixed margins for rows of `count` square panels, with room for class names of a few characters."""
+    width, height = PANEL_IN * count, PANEL_IN * rows
     left, right, bottom, top, gap = 0.61, 0.1, 0.52, 0.48, 0.85  # inches
     panel = (width - left - right - gap * (count - 1)) / count
+    panel_height = (height - bottom - top - gap * (rows - 1)) / rows
     return {
         "left": left / width,
         "right": 1 - right / width,
-        "bottom": bottom / PANEL_IN,
-        "top": 1 - top / PANEL_IN,
+        "bottom": bottom / height,
+        "top": 1 - top / height,
         "wspace": gap / panel,
+        "hspace": gap / panel_height,
     }
 
 

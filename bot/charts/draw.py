@@ -1,18 +1,20 @@
-"""The chart of one plot: PNG charts (base and head on one figure) by template, and Mermaid text as a fallback."""
+"""The chart of one plot: PNG charts by template, and Mermaid text as a fallback."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.charts.bars import bar_figure
 from bot.charts.chart import Chart
-from bot.charts.confusion import confusion_figure
+from bot.charts.confusion import confusion_figures
 from bot.charts.figure import save
 from bot.charts.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
-from bot.charts.lines import line_figure, series_by_revision
+from bot.charts.lines import line_figure, plot_lines
 from bot.charts.mermaid import mermaid_bars, mermaid_lines
 from bot.charts.trend import TEMPLATE as TREND_TEMPLATE
 from bot.charts.trend import trend_figure
@@ -22,6 +24,17 @@ from bot.results.plots import PlotData
 LINE_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
 BAR_TEMPLATES = {"bar_horizontal", "bar_horizontal_sorted"}
+SCATTER_TEMPLATES = {"scatter", "scatter_jitter"}
+
+
+@dataclass
+class Drawing:
+    """The figures of one plot with their captions, its Mermaid fallback, and notes."""
+
+    figures: list[tuple[str, Any]] = field(default_factory=list)
+    mermaid: str = ""
+    mermaid_caption: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
@@ -36,44 +49,58 @@ def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Ch
 
 
 def _draw_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
-    notes = list(plot.errors)
     stem = file_stem(plot.id)
     if plot.template == "image":
-        return _copy_images(plot, images_dir, stem, labels, notes)
+        return _copy_images(plot, images_dir, stem, labels, list(plot.errors))
+    drawing = draw(plot, labels)
+    images, captions = [], []
+    for number, (caption, figure) in enumerate(drawing.figures):
+        path = images_dir / (f"{stem}.png" if number == 0 else f"{stem}-{number + 1}.png")
+        save(figure, path)
+        images.append(f"images/{path.name}")
+        captions.append(caption)
+    return Chart(plot.id, plot.title, plot.template, images, captions, drawing.notes, drawing.mermaid, drawing.mermaid_caption)
+
+
+def draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
+    """The figures (not yet saved) of a plot that is not an image plot."""
     import matplotlib
 
     # Titles and labels are names from the user's files, not math: a "$" stays a dollar sign.
     # Numeric warnings (overflow near the float range's ends) say nothing a reader can act on.
     with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _draw_figure(plot, images_dir, labels, notes, stem)
+        return _draw(plot, labels)
 
 
-def _draw_figure(plot: PlotData, images_dir: Path, labels: dict[str, str], notes: list[str], stem: str) -> Chart:
+def _draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
+    drawing = Drawing(notes=list(plot.errors))
     present = {point["rev"] for point in plot.datapoints}
-    notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
+    drawing.notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
     if not plot.datapoints:
-        return Chart(plot.id, plot.title, plot.template, notes=notes)
+        return drawing
     if plot.template in CONFUSION_TEMPLATES:
-        figure = confusion_figure(plot, labels)
-        mermaid = ""
+        drawing.figures = confusion_figures(plot, labels)
     elif plot.template == TREND_TEMPLATE:
-        figure = trend_figure(plot, labels)
-        mermaid = ""
+        drawing.figures = [(plot.title, trend_figure(plot, labels))]
+        drawing.mermaid_caption = "Without images the history shows as the metrics table's sparklines."
     elif plot.template in BAR_TEMPLATES:
-        figure = bar_figure(plot, labels)
-        mermaid = mermaid_bars(plot)
+        drawing.figures = [(plot.title, bar_figure(plot, labels))]
+        drawing.mermaid, drawing.mermaid_caption = mermaid_bars(plot, labels)
     else:
         if plot.template not in LINE_TEMPLATES:
-            notes.append(f"template {plot.template!r} drawn as a line chart")
-        series = series_by_revision(plot)
-        figure, skipped = line_figure(plot, series, labels)
-        if skipped:
-            notes.append(f"{skipped} points without numeric x/y values were left out")
-        mermaid = mermaid_lines(plot, series)
-    path = images_dir / f"{stem}.png"
-    save(figure, path)
-    return Chart(plot.id, plot.title, plot.template, [f"images/{path.name}"], [plot.title], notes, mermaid)
+            drawing.notes.append(f"template {plot.template!r} drawn as a line chart")
+        lines = plot_lines(plot)
+        figure, notes = line_figure(plot, lines, labels)
+        drawing.figures = [(plot.title, figure)]
+        drawing.notes += notes
+        if lines.skipped:
+            drawing.notes.append(f"{lines.skipped} points without numeric x/y values were left out")
+        if plot.template in SCATTER_TEMPLATES:
+            drawing.mermaid_caption = "A scatter plot has no text version; its PNG is in the report artifact."
+        else:
+            drawing.mermaid, drawing.mermaid_caption = mermaid_lines(plot, lines, labels)
+    return drawing
 
 
 def file_stem(plot_id: str) -> str:

@@ -11,6 +11,22 @@ from bot.results import BASE, HEAD
 # Wide enough to read at PR-comment width (about 800 px), small enough to stay light.
 WIDTH_IN, HEIGHT_IN, DPI = 7.0, 3.6, 100
 STYLE = {BASE: {"color": "#7f7f7f", "linestyle": "--"}, HEAD: {"color": "#1f77b4", "linestyle": "-"}}
+# Plots with several sources: one hue per source, dark for head and light for base (tab20's pairs),
+# named so that a chart without a legend (Mermaid) can say which colour is which.
+SOURCE_COLOURS = [
+    ("blue", "#1f77b4", "#aec7e8"), ("orange", "#ff7f0e", "#ffbb78"), ("green", "#2ca02c", "#98df8a"),
+    ("red", "#d62728", "#ff9896"), ("purple", "#9467bd", "#c5b0d5"), ("brown", "#8c564b", "#c49c94"),
+    ("pink", "#e377c2", "#f7b6d2"), ("cyan", "#17becf", "#9edae5"),
+]
+LINE_STYLE = {BASE: "--", HEAD: "-"}
+
+
+def source_style(role: str, index: int, sources: int) -> tuple[str, str, str]:
+    """(colour name, colour, line style) of the line of `role` for the index-th of `sources` sources."""
+    if sources <= 1:
+        return ("grey" if role == BASE else "blue"), STYLE[role]["color"], LINE_STYLE[role]
+    name, dark, light = SOURCE_COLOURS[index % len(SOURCE_COLOURS)]
+    return ("light " + name if role == BASE else name), (light if role == BASE else dark), LINE_STYLE[role]
 # Where constrained layout puts a line chart's axes when its tick labels are short, as most are.
 # Fixed, they spare the layout engine's pass over every text (about a third of a chart's time).
 LINE_MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.131, "top": 0.929}

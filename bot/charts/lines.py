@@ -1,30 +1,80 @@
-"""Line charts (and scatter, smooth): one series per revision, source file and y field."""
+"""Line charts (and scatter, smooth): a line per revision and source (file and y field), a colour
+per source and a line style per revision; past MAX_LINES lines, one small panel per source."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from dataclasses import dataclass
 from typing import Any
 
-from bot.charts.figure import LINE_MARGINS, STYLE, finite_number, new_figure
-from bot.results import BASE
+from bot.charts.figure import HEIGHT_IN, LINE_MARGINS, WIDTH_IN, finite_number, natural_key, new_figure, source_style
+from bot.charts.sources import Source, artist_id, plot_sources, point_source, source_names
+from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
+# More lines than this on one axes cannot be told apart: each source gets a panel of its own.
+MAX_LINES = 8
+MAX_PANELS = 12
+PANEL_COLUMNS = 3
+JITTER_FRACTION = 0.2  # of the smallest gap between distinct values
 
-def series_by_revision(plot: PlotData) -> "Series":
-    """(rev, source file, y field) -> (xs, ys, points skipped)."""
-    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+
+@dataclass(frozen=True)
+class Line:
+    role: str
+    source: Source
+    name: str  # the source's name in legends; "" when the plot has one source
+    index: int  # the source's position in the plot, which picks its colour
+    xs: list[float]
+    ys: list[float]
+    skipped: int  # points without a numeric x and y
+
+
+@dataclass(frozen=True)
+class Lines:
+    lines: list[Line]
+    sources: int
+    categories: list[str]  # the x axis's names when x is not numeric, else empty
+
+    @property
+    def skipped(self) -> int:
+        return sum(line.skipped for line in self.lines)
+
+
+def plot_lines(plot: PlotData) -> Lines:
+    """Each revision's line per source, in the sources' order, base before head."""
+    sources = plot_sources(plot)
+    names = source_names(sources)
+    grouped: dict[tuple[str, Source], list[dict[str, Any]]] = {}
     for point in plot.datapoints:
-        grouped[(point["rev"], point.get("filename", ""), point.get("field", plot.y))].append(point)
+        grouped.setdefault((point["rev"], point_source(plot, point)), []).append(point)
+    raw_xs = {key: [point.get(plot.x, index) for index, point in enumerate(points)] if plot.x else list(range(len(points)))
+              for key, points in grouped.items()}
+    categories = _categories(raw_xs.values())
+    position = {category: index for index, category in enumerate(categories)}
+    lines = []
+    for (role, source), points in sorted(grouped.items(), key=lambda item: (sources.index(item[0][1]), item[0][0] != BASE)):
+        xs_raw = raw_xs[(role, source)]
+        xs = _floats([position.get(str(x)) for x in xs_raw] if categories else xs_raw)
+        ys = _floats([point.get(source[1]) for point in points])
+        keep = _finite(xs) & _finite(ys)
+        lines.append(Line(role, source, names[source], sources.index(source), xs[keep].tolist(), ys[keep].tolist(),
+                          int(len(points) - keep.sum())))
+    return Lines(lines, len(sources), categories)
+
+
+def _categories(columns) -> list[str]:
+    """The x values as category names when none of them is a number (DVC then reads x as nominal)."""
+    values = [value for column in columns for value in column if value is not None]
+    if not values or any(finite_number(value) is not None for value in values):
+        return []
+    return sorted({str(value) for value in values}, key=natural_key)
+
+
+def _finite(values):
     import numpy as np
 
-    series = {}
-    for key, points in grouped.items():
-        y_field = key[2]
-        xs = _floats([point.get(plot.x, index) for index, point in enumerate(points)] if plot.x else range(len(points)))
-        ys = _floats([point.get(y_field) for point in points])
-        keep = np.isfinite(xs) & np.isfinite(ys)
-        series[key] = (xs[keep].tolist(), ys[keep].tolist(), int(len(points) - keep.sum()))
-    return dict(sorted(series.items(), key=lambda item: (item[0][0] != BASE, item[0][1], item[0][2])))
+    return np.isfinite(values)
 
 
 def _floats(values):
@@ -38,31 +88,91 @@ def _floats(values):
         return np.array([np.nan if number is None else number for number in numbers], dtype=float)
 
 
-Series = dict[tuple[str, str, str], tuple[list[float], list[float], int]]
+def line_figure(plot: PlotData, lines: Lines, labels: dict[str, str]):
+    """The figure, and notes on what it leaves out."""
+    if len(lines.lines) <= MAX_LINES:
+        figure = new_figure(margins=LINE_MARGINS)
+        axes = figure.add_subplot()
+        for line in lines.lines:
+            _draw(axes, plot, line, lines.sources, _legend_label(line, labels))
+        _decorate(axes, plot, lines.categories)
+        axes.legend(fontsize="small")
+        return figure, []
+    return _panels(plot, lines, labels)
 
 
-def line_figure(plot: PlotData, series: Series, labels: dict[str, str]):
-    figure = new_figure(margins=LINE_MARGINS)
-    axes = figure.add_subplot()
-    several_fields = len({(source, y_field) for _, source, y_field in series}) > 1
-    skipped_total = 0
-    for (role, source, y_field), (xs, ys, skipped) in series.items():
-        skipped_total += skipped
-        label = labels[role] + (f" · {source}:{y_field}" if several_fields else "")
-        style = STYLE[role]
-        if plot.template in ("scatter", "scatter_jitter"):
-            axes.scatter(xs, ys, s=10, color=style["color"], label=label, alpha=0.7)
-        elif plot.template == "smooth" and len(ys) > 4:
-            axes.plot(xs, ys, color=style["color"], alpha=0.25, linewidth=1)
-            axes.plot(xs, _moving_average(ys, max(2, len(ys) // 20)), label=label, linewidth=2, **style)
-        else:
-            axes.plot(xs, ys, label=label, linewidth=1.8, **style)
-    axes.set_title(plot.title)
-    axes.set_xlabel(plot.x_label or plot.x)
-    axes.set_ylabel(plot.y_label or plot.y)
+def _panels(plot: PlotData, lines: Lines, labels: dict[str, str]):
+    by_source: dict[int, list[Line]] = {}
+    for line in lines.lines:
+        by_source.setdefault(line.index, []).append(line)
+    shown = list(by_source.values())[:MAX_PANELS]
+    columns = min(PANEL_COLUMNS, len(shown))
+    rows = math.ceil(len(shown) / columns)
+    figure = new_figure(WIDTH_IN, HEIGHT_IN * 0.7 * rows + 0.5)
+    for number, panel in enumerate(shown, start=1):
+        axes = figure.add_subplot(rows, columns, number)
+        for line in panel:
+            # One source per panel: the revisions' own look, the source in the panel's title.
+            _draw(axes, plot, line, 1, labels[line.role])
+        _decorate(axes, plot, lines.categories, title=_short(panel[0].name), small=True)
+        if number == 1:
+            axes.legend(fontsize="x-small")
+    figure.suptitle(plot.title)
+    figure.supxlabel(plot.x_label or plot.x, fontsize="small")
+    figure.supylabel(plot.y_label or plot.y, fontsize="small")
+    left_out = [panel[0].name for panel in list(by_source.values())[MAX_PANELS:]]
+    notes = [f"{len(left_out)} more sources not drawn (at most {MAX_PANELS} panels): {', '.join(left_out[:5])}"
+             + ("…" if len(left_out) > 5 else "")] if left_out else []
+    return figure, notes
+
+
+def _legend_label(line: Line, labels: dict[str, str]) -> str:
+    return f"{line.name} · {labels[line.role]}" if line.name else labels[line.role]
+
+
+def _draw(axes, plot: PlotData, line: Line, sources: int, label: str) -> None:
+    _, colour, style = source_style(line.role, line.index, sources)
+    gid = artist_id(line.role, line.source)
+    if plot.template in ("scatter", "scatter_jitter"):
+        xs, ys = (_jitter(line.xs), _jitter(line.ys)) if plot.template == "scatter_jitter" else (line.xs, line.ys)
+        marker = {"facecolors": "none", "edgecolors": colour} if line.role == BASE else {"color": colour}
+        axes.scatter(xs, ys, s=12, label=label, alpha=0.8, gid=gid, **marker)
+    elif plot.template == "smooth" and len(line.ys) > 4:
+        axes.plot(line.xs, line.ys, color=colour, alpha=0.25, linewidth=1, linestyle=style, gid=gid)
+        smoothed = _moving_average(line.ys, max(2, len(line.ys) // 20))
+        axes.plot(line.xs, smoothed, label=label, linewidth=2, color=colour, linestyle=style)
+    else:
+        axes.plot(line.xs, line.ys, label=label, linewidth=1.8 if line.role == HEAD else 1.5, color=colour,
+                  linestyle=style, gid=gid)
+
+
+def _decorate(axes, plot: PlotData, categories: list[str], title: str = "", small: bool = False) -> None:
+    axes.set_title(title or plot.title, fontsize="small" if small else None)
+    if not small:
+        axes.set_xlabel(plot.x_label or plot.x)
+        axes.set_ylabel(plot.y_label or plot.y)
+    if categories:
+        axes.set_xticks(range(len(categories)), categories, fontsize="x-small" if small else "small")
+    if small:
+        axes.tick_params(labelsize="x-small")
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small")
-    return figure, skipped_total
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _jitter(values: list[float]) -> list[float]:
+    """scatter_jitter's spread of points that share a value: a fixed pseudo-random offset of at most
+    JITTER_FRACTION of the smallest gap between distinct values, so the same data draws the same picture."""
+    import numpy as np
+
+    if not values:
+        return values
+    distinct = np.unique(values)
+    gap = float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
+    offsets = np.random.default_rng(0).uniform(-JITTER_FRACTION, JITTER_FRACTION, len(values)) * gap
+    return (np.asarray(values) + offsets).tolist()
 
 
 def _moving_average(values: list[float], window: int) -> list[float]:

@@ -52,3 +52,16 @@ def code_block(text: str, language: str = "") -> str:
     fence = "`" * max(3, longest + 1)
     # Neither forge renders HTML or pings mentions inside a fenced block.
     return f"{fence}{language}\n{text}\n{fence}"
+
+
+# A code span mrbot's own messages use for a command or setting (`dvc repro`, `fetch-depth: 0`):
+# no backtick, pipe, markup or mention can be inside, and a code span shows its text literally.
+_SAFE_CODE_SPAN = re.compile(r"`([A-Za-z0-9._:=/-][A-Za-z0-9 _.:=/-]*)`")
+
+
+def escape_prose(text: object) -> str:
+    """Like escape, but short code spans of plain characters stay code: mrbot's own advice ("run
+    `dvc repro`") reads as it should, and untrusted text gains nothing from it."""
+    parts = _SAFE_CODE_SPAN.split(str(text))
+    return "".join(f"`{part}`" if odd else escape(part) if part else "" for odd, part in
+                   ((index % 2 == 1, part) for index, part in enumerate(parts)))

@@ -92,6 +92,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "image_labels": chart.image_labels,
                 "notes": chart.notes,
                 "mermaid": chart.mermaid,
+                "mermaid_caption": chart.mermaid_caption,
             }
             for chart in report.charts
         ],
@@ -203,12 +204,23 @@ def _chart(raw: dict[str, Any]) -> Chart:
         image_labels=[str(label) for label in raw.get("image_labels", [])],
         notes=[str(note) for note in raw.get("notes", [])],
         mermaid=_mermaid(str(raw.get("mermaid", ""))),
+        mermaid_caption=str(raw.get("mermaid_caption", "")),
     )
 
 
-# The only Mermaid mrbot writes (bot/charts.py); anything else in a bundle is dropped, not posted.
+# The only Mermaid mrbot writes (bot/charts/mermaid.py); anything else in a bundle is dropped, not posted.
+_MERMAID_TEXT = r'"[^"`<>\n%{}\[\]]*"'
+_MERMAID_NUMBER = r"[-0-9.eE+]+"
 _MERMAID_LINE = re.compile(
-    r'xychart-beta( horizontal)?|    title "[^"`<>\n%{}]*"|    x-axis \[[^\]`<>\n%{}]*\]|    (line|bar) \[[-0-9.eE+, ]*\]'
+    "|".join([
+        r"---|config:|  themeVariables:|    xyChart:",
+        r'      plotColorPalette: "#[0-9a-f]{6}(, #[0-9a-f]{6})*"',
+        r"xychart-beta( horizontal)?",
+        rf"    title {_MERMAID_TEXT}",
+        rf"    x-axis ({_MERMAID_TEXT} )?(\[[^\]`<>\n%{{}}]*\]|{_MERMAID_NUMBER} --> {_MERMAID_NUMBER})",
+        rf"    y-axis {_MERMAID_TEXT}",
+        r"    (line|bar) \[[-0-9.eE+, ]*\]",
+    ])
 )
 
 

@@ -54,9 +54,10 @@ def pipeline_section(inputs: SectionInputs) -> dict[str, Any]:
         "total_time": format_seconds(inputs.total_seconds),
     }
     section["summary"] = _summary(section, run)
-    # A repository without stages, where nothing happened, gets no section (report.json keeps the data).
+    # A repository without stages, where nothing happened, gets no section (report.json keeps the data);
+    # with --no-repro the section always says that repro did not run.
     section["show"] = bool(
-        section["stages"] or failure or section["stale_warning"] or section["base"]["note"]
+        run.no_repro or section["stages"] or failure or section["stale_warning"] or section["base"]["note"]
         or section["data_changes"] or (run.pull and run.pull.to_rebuild)
     )
     return section
@@ -170,9 +171,11 @@ def _summary(section: dict[str, Any], run: WorkspaceRun) -> str:
         "not run": sum(stage["status"] == NOT_RUN for stage in stages),
     }
     parts = [f"{count} {word}" for word, count in counts.items() if count]
-    if run.repro is None:
+    if run.no_repro:
         parts = ["dvc repro not run (--no-repro)"] + [f"{len(run.pending)} stale" if run.pending else "none stale"]
-    return ", ".join(parts) + f" · job {section['total_time']}"
+    elif run.repro is None:
+        parts = [f"dvc repro not run: {run.failure.step} failed" if run.failure else "dvc repro not run"]
+    return ", ".join(parts) + f" · {section['total_time']} for the whole mrbot run"
 
 
 def format_seconds(seconds: float) -> str:

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow
 from bot.errors import BadInput
-from bot.report.markdown import code_block, escape
+from bot.report.markdown import code_block, escape, escape_prose
 from bot.report.model import PIPELINE_FAILED, Report
 from bot.report.trend import sparkline
 from bot.results import is_number
@@ -171,6 +171,7 @@ def _environment(template_dir: Path) -> jinja2.Environment:
     )
     environment.filters["value"] = format_value
     environment.filters["code_block"] = lambda text, lang="": Markup(code_block(str(text), lang))
+    environment.filters["prose"] = lambda text: Markup(escape_prose(text))
     return environment
 
 
@@ -201,6 +202,10 @@ def template_context(
                 if image_url
                 else [],
                 "mermaid": Markup(code_block(chart.mermaid, "mermaid")) if chart.mermaid and not image_url else "",
+                "mermaid_caption": chart.mermaid_caption if not image_url else "",
+                # An image plot's base and head side by side, each under a visible caption.
+                "side_by_side": chart.template == "image" and len(chart.images) == 2 and bool(image_url),
+                "show_captions": chart.template == "image" or len(chart.images) > 1,
                 "notes": chart.notes if detail.show_plot_details else [],
             }
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.results import BASE, HEAD, WORKSPACE
@@ -35,7 +36,47 @@ def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclu
     except NotDvcRepoError:  # the base predates this project (in a subdirectory of the git repository)
         shown = repo.plots.show(revs=[WORKSPACE])
     plots = _plots(shown, {base_sha: BASE, WORKSPACE: HEAD})
-    return [plot for plot in plots if _selected(plot.id, include or [], exclude or [])]
+    return [_built_in_look(repo, plot) for plot in plots if _selected(plot.id, include or [], exclude or [])]
+
+
+# The look of a custom template's first mark, in the built-in template that draws it.
+_NEAREST_BY_MARK = {"line": "linear", "trail": "linear", "area": "linear", "point": "scatter", "circle": "scatter",
+                    "square": "scatter", "tick": "scatter", "bar": "bar_horizontal", "rect": "confusion"}
+
+
+def _built_in_look(repo: Any, plot: PlotData) -> PlotData:
+    """A plot with a custom template (DVC's templates dir, or a path) is drawn in the built-in look
+    nearest to the template's first mark, and says so."""
+    from dvc_render.vega_templates import TEMPLATES, get_template
+
+    if plot.template == "image" or plot.template in {template.DEFAULT_NAME for template in TEMPLATES}:
+        return plot
+    mark = ""
+    for name in (plot.template, os.path.join(repo.root_dir, plot.template)):
+        try:
+            mark = _first_mark(get_template(name, repo.plots.templates_dir).content)
+            break
+        except Exception:  # noqa: BLE001 - missing or not JSON: the default look, and the note says so
+            continue
+    nearest = _NEAREST_BY_MARK.get(mark, "linear")
+    found = f"its first mark is {mark!r}" if mark else "it could not be read"
+    note = f"custom template {plot.template!r} drawn as the built-in {nearest!r} ({found})"
+    return replace(plot, template=nearest, errors=[*plot.errors, note])
+
+
+def _first_mark(content: Any) -> str:
+    if isinstance(content, dict):
+        mark = content.get("mark")
+        if isinstance(mark, dict):
+            mark = mark.get("type")
+        if isinstance(mark, str):
+            return mark
+        values = content.values()
+    elif isinstance(content, list):
+        values = content
+    else:
+        return ""
+    return next((found for found in map(_first_mark, values) if found), "")
 
 
 def _plots(shown: dict[str, Any], roles: dict[str, str]) -> list[PlotData]:

@@ -37,6 +37,7 @@ class StepOptions:
 class WorkspaceRun:
     pull: Transfer | None = None
     repro: ReproRun | None = None
+    no_repro: bool = False  # --no-repro asked for no repro (else repro is None only when a step before it failed)
     # --no-repro: stages whose code, params or data changed since dvc.lock was written.
     pending: list[StageRun] = field(default_factory=list)
     push: Transfer | None = None
@@ -67,7 +68,7 @@ def run_steps(
     """The steps on an open dvc Repo (the one the job then reads results from). Without repro, the
     job lists the stages repro would run (pending_stages) itself, while the charts are drawn."""
     root = Path(repo.root_dir)
-    run = WorkspaceRun()
+    run = WorkspaceRun(no_repro=not options.repro)
     with OutputCapture(secrets, echo, folds=folds) as capture:
         if options.pull:
             run.pull = transfer.pull(repo, capture, rebuild_missing=options.repro)
