@@ -14,6 +14,11 @@ if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
+# npm trusts only the CAs built into Node; trust the system's store too, as git and pip do (a CI
+# host that intercepts TLS puts its CA there).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 mkdir -p "$PREFIX"
-npm install --prefix "$PREFIX" --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+npm install --prefix "$PREFIX" --no-save --no-package-lock --no-audit --no-fund --no-update-notifier --ignore-scripts \
     --loglevel=error "mermaid@$MERMAID" "jsdom@$JSDOM"
