@@ -10,13 +10,17 @@ from bot.results.plots import PlotData
 
 
 def bar_values(plot: PlotData) -> dict[str, dict[tuple[Source, str], float]]:
-    """role -> (source, category) -> value: the y field names the category, the x field holds the value."""
+    """role -> (source, category) -> value: the y field names the category and the x field holds the
+    value, as DVC's horizontal templates read them; the other way round when only y holds numbers
+    (a custom template of vertical bars)."""
     values: dict[str, dict[tuple[Source, str], float]] = {}
+    vertical = not any(finite_number(point.get(plot.x)) is not None for point in plot.datapoints)
     for point in plot.datapoints:
         source = point_source(plot, point)
-        number = finite_number(point.get(plot.x))
+        value, category = (point.get(source[1]), point.get(plot.x)) if vertical else (point.get(plot.x), point.get(source[1]))
+        number = finite_number(value)
         if number is not None:
-            values.setdefault(point["rev"], {})[(source, str(point.get(source[1])))] = number
+            values.setdefault(point["rev"], {})[(source, str(category))] = number
     return values
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.charts.bars import bar_figure
+from bot.charts.bars import bar_figure, bar_values
 from bot.charts.chart import Chart
 from bot.charts.confusion import confusion_figures
 from bot.charts.figure import save
@@ -87,6 +87,8 @@ def _draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
     elif plot.template in BAR_TEMPLATES:
         drawing.figures = [(plot.title, bar_figure(plot, labels))]
         drawing.mermaid, drawing.mermaid_caption = mermaid_bars(plot, labels)
+        if not any(bar_values(plot).values()):
+            drawing.notes.append("no numeric values to draw as bars")
     else:
         if plot.template not in LINE_TEMPLATES:
             drawing.notes.append(f"template {plot.template!r} drawn as a line chart")

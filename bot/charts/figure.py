@@ -81,7 +81,7 @@ def _write_png(canvas, path: Path) -> None:
 def finite_number(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 

@@ -85,9 +85,20 @@ def plot_lines(plot: PlotData) -> Lines:
 def _categories(columns) -> list[str]:
     """The x values as category names when none of them is a number (DVC then reads x as nominal)."""
     values = [value for column in columns for value in column if value is not None]
-    if not values or any(finite_number(value) is not None for value in values):
+    if not values or any(_reads_as_number(value) for value in values):
         return []
     return sorted({str(value) for value in values}, key=natural_key)
+
+
+def _reads_as_number(value: Any) -> bool:
+    """A number, or text of one (NaN and infinity too: not finite, but not a category name)."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    except OverflowError:  # an integer beyond the float range is still a number
+        return True
+    return True
 
 
 def _finite(values):
@@ -102,7 +113,7 @@ def _floats(values):
 
     try:
         return np.asarray(values, dtype=float)  # converts in C: the common case at scale
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         numbers = (finite_number(value) for value in values)
         return np.array([np.nan if number is None else number for number in numbers], dtype=float)
 

@@ -8,7 +8,7 @@ import re
 
 from bot.charts.bars import bar_values
 from bot.charts.figure import source_style
-from bot.charts.lines import MAX_LINES, Lines
+from bot.charts.lines import MAX_LINES, Line, Lines
 from bot.charts.sources import source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
@@ -17,16 +17,31 @@ MERMAID_MAX_POINTS = 40
 
 
 def mermaid_text(text: str) -> str:
-    # Mermaid reads "%%{init: ...}%%" anywhere in a chart as its configuration (theme, CSS, fonts).
-    return re.sub(r'["`<>\n\r%{}\[\]]', " ", text)[:80]
+    # Mermaid reads "%%{init: ...}%%" anywhere in a chart as its configuration (theme, CSS, fonts);
+    # any line break (\u2028 and \x85 too) would end the line the text is on.
+    return re.sub(r'["`<>%{}\[\]]', " ", " ".join(str(text).splitlines()))[:80]
 
 
-def _number(value: float) -> str:
-    return f"{value:.6g}"
+def _number(value: float, digits: int | None = 6) -> str:
+    """A number as Mermaid reads one: positional, never 1e-05 (which its parser refuses)."""
+    import numpy as np
+
+    return np.format_float_positional(value, precision=digits, unique=digits is None, fractional=False, trim="-")
 
 
 def _palette(colours: list[str]) -> list[str]:
     return ["---", "config:", "  themeVariables:", "    xyChart:", f'      plotColorPalette: "{", ".join(colours)}"', "---"]
+
+
+def _within_line_limit(drawn: list[Line]) -> tuple[list[Line], list[str]]:
+    """The lines of the first sources that fit in MAX_LINES, and the names of the sources left out."""
+    kept: list[int] = []
+    for index in dict.fromkeys(line.index for line in drawn):
+        if sum(line.index in (*kept, index) for line in drawn) > MAX_LINES:
+            break
+        kept.append(index)
+    left_out = list(dict.fromkeys(line.name for line in drawn if line.index not in kept))
+    return [line for line in drawn if line.index in kept], left_out
 
 
 def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple[str, str]:
@@ -35,26 +50,37 @@ def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple
     its own x values rather than borrowing another's."""
     import numpy as np
 
-    drawn = [line for line in lines.lines if line.xs]
-    left_out = []
-    if len(drawn) > MAX_LINES:
-        kept_sources = sorted({line.index for line in drawn})[: MAX_LINES // 2]
-        left_out = list(dict.fromkeys(line.name for line in drawn if line.index not in kept_sources))
-        drawn = [line for line in drawn if line.index in kept_sources]
+    drawn, left_out = _within_line_limit([line for line in lines.lines if line.xs])
     if not drawn:
         return "", ""
-    low = min(min(line.xs) for line in drawn)
-    high = max(max(line.xs) for line in drawn)
+    notes = []
     if lines.categories:
-        grid = np.arange(len(lines.categories), dtype=float)
-        x_axis = "[" + ", ".join(f'"{mermaid_text(category)}"' for category in lines.categories[: len(grid)]) + "]"
+        # Only the categories every line has: a value Mermaid would need elsewhere was never measured.
+        common = set.intersection(*({round(x) for x in line.xs} for line in drawn))
+        shown = sorted(common)[:MERMAID_MAX_POINTS]
+        if len(shown) < len(lines.categories):
+            notes.append(f"Shown: the {len(shown)} of {len(lines.categories)} x values every line has.")
+        if not shown:
+            return "", "No text version: the lines share no x value."
+        grid = np.asarray(shown, dtype=float)
+        x_axis = "[" + ", ".join(f'"{mermaid_text(lines.categories[position])}"' for position in shown) + "]"
     else:
+        low = min(min(line.xs) for line in drawn)
+        high = max(max(line.xs) for line in drawn)
         grid = _grid(drawn, low, high)
-        x_axis = f"{_number(low)} --> {_number(high if high > low else low + 1)}"
+        x_axis = f"{_number(low, None)} --> {_number(high if high > low else low + 1, None)}"
+        exact = all(np.isin(line.xs, grid).all() for line in drawn)
+        covering = all(min(line.xs) <= low and max(line.xs) >= high for line in drawn)
+        if not exact:
+            notes.append(f"Each line resampled to {len(grid)} points.")
+        if not covering:
+            notes.append("Past its own x range a line holds its end value.")
     colours, legend, series = [], [], []
     for line in drawn:
         order = np.argsort(line.xs, kind="stable")
         values = np.interp(grid, np.asarray(line.xs)[order], np.asarray(line.ys)[order])
+        if not np.isfinite(values).all():
+            return "", "No text version: the values are too large for one."
         name, colour, _ = source_style(line.role, line.index, lines.sources)
         colours.append(colour)
         legend.append(f"{name}: {line.name + ' · ' if line.name else ''}{labels[line.role]}")
@@ -69,9 +95,7 @@ def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple
         f'    y-axis "{y_title}"',
         *series,
     ])
-    caption = "Lines: " + "; ".join(legend) + "."
-    if not lines.categories and not all(np.isin(line.xs, grid).all() for line in drawn):
-        caption += f" Each line resampled to {len(grid)} points; past its own x range a line holds its end value."
+    caption = " ".join(["Lines: " + "; ".join(legend) + ".", *notes])
     if left_out:
         caption += f" Left out here (at most {MAX_LINES} lines), in the PNG only: {', '.join(left_out)}."
     return text, caption
@@ -99,7 +123,7 @@ def mermaid_bars(plot: PlotData, labels: dict[str, str]) -> tuple[str, str]:
         for role in (BASE, HEAD):
             if (source, category) in values.get(role, {}):
                 name = f"{names[source]}: {category}" if names[source] else category
-                bars.append((f"{name} · {role}", values[role][(source, category)]))
+                bars.append((f"{mermaid_text(name)[:70]} · {role}", values[role][(source, category)]))
     if not bars:
         return "", ""
     shown = bars[:MERMAID_MAX_POINTS]

@@ -190,22 +190,21 @@ def template_context(
     shown_changed = changed[: detail.max_metric_rows]
     charts = []
     for chart in report.charts:
+        images = [
+            {"url": Markup(image_url(path)), "label": label}
+            for path, label in zip(chart.images, chart.image_labels or [chart.title] * len(chart.images))
+        ] if image_url else []
         charts.append(
             {
                 "id": chart.plot_id,
                 "title": chart.title,
                 "template": chart.template,
-                "images": [
-                    {"url": Markup(image_url(path)), "label": label}
-                    for path, label in zip(chart.images, chart.image_labels or [chart.title] * len(chart.images))
-                ]
-                if image_url
-                else [],
+                "images": images,
                 "mermaid": Markup(code_block(chart.mermaid, "mermaid")) if chart.mermaid and not image_url else "",
                 "mermaid_caption": chart.mermaid_caption if not image_url else "",
                 # An image plot's base and head side by side, each under a visible caption.
-                "side_by_side": chart.template == "image" and len(chart.images) == 2 and bool(image_url),
-                "show_captions": chart.template == "image" or len(chart.images) > 1,
+                "side_by_side": chart.template == "image" and len(images) == 2,
+                "show_captions": chart.template == "image" or len(images) > 1,
                 "notes": chart.notes if detail.show_plot_details else [],
             }
         )
