@@ -9,11 +9,11 @@ from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
 
-def bar_values(plot: PlotData) -> dict[str, dict[tuple[Source, str], float]]:
+def bar_values(plot: PlotData) -> "BarValues":
     """role -> (source, category) -> value: the y field names the category and the x field holds the
     value, as DVC's horizontal templates read them; the other way round when only y holds numbers
     (a custom template of vertical bars)."""
-    values: dict[str, dict[tuple[Source, str], float]] = {}
+    values: BarValues = {}
     vertical = not any(finite_number(point.get(plot.x)) is not None for point in plot.datapoints)
     for point in plot.datapoints:
         source = point_source(plot, point)
@@ -24,13 +24,22 @@ def bar_values(plot: PlotData) -> dict[str, dict[tuple[Source, str], float]]:
     return values
 
 
-def bar_figure(plot: PlotData, labels: dict[str, str]):
-    import numpy as np
+BarValues = dict[str, dict[tuple[Source, str], float]]
 
-    values = bar_values(plot)
+
+def bar_names(values: BarValues) -> dict[tuple[Source, str], str]:
+    """Each bar's category as a chart names it: `file: category` when the bars come from several files."""
     keys = list(dict.fromkeys(key for per_rev in values.values() for key in per_rev))
     names = source_names(list(dict.fromkeys(source for source, _ in keys)))
-    keys.sort(key=lambda key: (list(names).index(key[0]), natural_key(key[1])))
+    return {(source, category): f"{names[source]}: {category}" if names[source] else category for source, category in keys}
+
+
+def bar_figure(plot: PlotData, values: BarValues, labels: dict[str, str]):
+    import numpy as np
+
+    names = bar_names(values)
+    source_order = {source: index for index, source in enumerate(dict.fromkeys(source for source, _ in names))}
+    keys = sorted(names, key=lambda key: (source_order[key[0]], natural_key(key[1])))
     if plot.template == "bar_horizontal_sorted" and HEAD in values:
         # Largest on top, as DVC sorts by -x.
         keys.sort(key=lambda key: values[HEAD].get(key, 0.0))
@@ -46,8 +55,7 @@ def bar_figure(plot: PlotData, labels: dict[str, str]):
                          height, label=labels[role], color=STYLE[role]["color"])
         for key, bar in zip(keys, bars):
             bar.set_gid(artist_id(role, key[0], key[1]) if key in values[role] else None)
-    tick_names = [f"{names[source]}: {category}" if names[source] else category for source, category in keys]
-    axes.set_yticks(positions + height * (len(roles) - 1) / 2, tick_names, fontsize="small")
+    axes.set_yticks(positions + height * (len(roles) - 1) / 2, [names[key] for key in keys], fontsize="small")
     axes.set_title(plot.title)
     axes.set_xlabel(plot.x_label or plot.x)
     axes.set_ylabel(plot.y_label or plot.y)

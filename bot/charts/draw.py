@@ -85,9 +85,10 @@ def _draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
         drawing.figures = [(plot.title, trend_figure(plot, labels))]
         drawing.mermaid_caption = "Without images the history shows as the metrics table's sparklines."
     elif plot.template in BAR_TEMPLATES:
-        drawing.figures = [(plot.title, bar_figure(plot, labels))]
-        drawing.mermaid, drawing.mermaid_caption = mermaid_bars(plot, labels)
-        if not any(bar_values(plot).values()):
+        values = bar_values(plot)
+        drawing.figures = [(plot.title, bar_figure(plot, values, labels))]
+        drawing.mermaid, drawing.mermaid_caption = mermaid_bars(plot, values, labels)
+        if not any(values.values()):
             drawing.notes.append("no numeric values to draw as bars")
     else:
         if plot.template not in LINE_TEMPLATES:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import re
 
-from bot.charts.bars import bar_values
+from bot.charts.bars import BarValues, bar_names
 from bot.charts.figure import source_style
 from bot.charts.lines import MAX_LINES, Line, Lines
-from bot.charts.sources import source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
@@ -113,17 +112,12 @@ def _grid(lines, low: float, high: float):
     return np.linspace(low, high, MERMAID_MAX_POINTS)
 
 
-def mermaid_bars(plot: PlotData, labels: dict[str, str]) -> tuple[str, str]:
+def mermaid_bars(plot: PlotData, values: BarValues, labels: dict[str, str]) -> tuple[str, str]:
     """A horizontal bar chart with a bar per category and revision, base's under head's."""
-    values = bar_values(plot)
+    names = bar_names(values)
     keys = list(dict.fromkeys(key for role in (HEAD, BASE) for key in values.get(role, {})))
-    names = source_names(list(dict.fromkeys(source for source, _ in keys)))
-    bars = []
-    for source, category in keys:
-        for role in (BASE, HEAD):
-            if (source, category) in values.get(role, {}):
-                name = f"{names[source]}: {category}" if names[source] else category
-                bars.append((f"{mermaid_text(name)[:70]} · {role}", values[role][(source, category)]))
+    bars = [(f"{mermaid_text(names[key])[:70]} · {role}", values[role][key])
+            for key in keys for role in (BASE, HEAD) if key in values.get(role, {})]
     if not bars:
         return "", ""
     shown = bars[:MERMAID_MAX_POINTS]

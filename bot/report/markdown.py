@@ -62,6 +62,6 @@ _SAFE_CODE_SPAN = re.compile(r"`([A-Za-z0-9._:=/-][A-Za-z0-9 _.:=/-]*)`")
 def escape_prose(text: object) -> str:
     """Like escape, but short code spans of plain characters stay code: mrbot's own advice ("run
     `dvc repro`") reads as it should, and untrusted text gains nothing from it."""
+    # split() puts each span's inside at the odd positions, the text around them at the even ones.
     parts = _SAFE_CODE_SPAN.split(str(text))
-    return "".join(f"`{part}`" if odd else escape(part) if part else "" for odd, part in
-                   ((index % 2 == 1, part) for index, part in enumerate(parts)))
+    return "".join(f"`{part}`" if index % 2 else escape(part) if part else "" for index, part in enumerate(parts))
