@@ -9,9 +9,10 @@ from bot.charts.confusion import confusion_matrices
 from bot.charts.draw import file_stem
 from bot.charts.pool import render_charts
 from bot.results import BASE, HEAD
-from bot.results.plots import PlotData
+from bot.results.plots import PlotData, Revision
 from bot.results.values import read_results
 from bot.workspace.git import resolve
+from tests.plot_points import points_plot
 from tests.projects import make_project
 
 LABELS = {BASE: "base main", HEAD: "head pr"}
@@ -186,7 +187,7 @@ def _line_chart_of(values: list[float]):
     from bot.charts.lines import plot_lines
 
     points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
-    plot = PlotData("curve.csv", "curve", "linear", x="step", y="value", datapoints=points)
+    plot = points_plot("curve.csv", "curve", "linear", x="step", y="value", datapoints=points)
     figure, _ = _line_figure(plot, plot_lines(plot), LABELS)
     return figure
 
@@ -233,7 +234,7 @@ def _confusion_chart_of(classes: list[str]):
 
     points = [{"rev": rev, "actual": actual, "predicted": predicted}
               for rev in (BASE, HEAD) for actual in classes for predicted in classes]
-    plot = PlotData("c.json", "c", "confusion", x="predicted", y="actual", datapoints=points)
+    plot = points_plot("c.json", "c", "confusion", x="predicted", y="actual", datapoints=points)
     ((_, figure),) = confusion_figures(plot, LABELS)
     return figure
 
@@ -262,19 +263,19 @@ def test_confusion_matrix_counts_and_normalization():
         {"rev": HEAD, "actual": "a", "predicted": "a"},
         {"rev": HEAD, "actual": "a", "predicted": "a"},
     ]
-    plot = PlotData("c", "c", "confusion", x="predicted", y="actual", datapoints=points)
+    plot = points_plot("c", "c", "confusion", x="predicted", y="actual", datapoints=points)
     classes, matrices = confusion_matrices(plot)
     source = ("", "actual")
     assert classes == ["a", "b"]
     assert matrices[(source, BASE)].tolist() == [[1, 1], [0, 1]]
     assert matrices[(source, HEAD)].tolist() == [[2, 0], [0, 0]]
-    normalized = PlotData("c", "c", "confusion_normalized", x="predicted", y="actual", datapoints=points)
+    normalized = points_plot("c", "c", "confusion_normalized", x="predicted", y="actual", datapoints=points)
     assert confusion_matrices(normalized)[1][(source, BASE)].tolist() == [[0.5, 0.5], [0.0, 1.0]]
 
 
 def test_non_numeric_points_are_left_out_with_a_note(tmp_path):
     points = [{"rev": HEAD, "step": i, "loss": v, "field": "loss"} for i, v in enumerate(["1", "oops", "0.5"])]
-    plot = PlotData("l", "l", "linear", x="step", y="loss", datapoints=points)
+    plot = points_plot("l", "l", "linear", x="step", y="loss", datapoints=points)
     (chart,) = render_charts([plot], tmp_path, LABELS)
     assert "1 points without numeric x/y values were left out" in chart.notes
     assert "no data in base (base main)" in chart.notes
@@ -282,7 +283,7 @@ def test_non_numeric_points_are_left_out_with_a_note(tmp_path):
 
 def test_unknown_template_falls_back_to_lines_and_says_so(tmp_path):
     points = [{"rev": HEAD, "step": i, "y": i * 2, "field": "y"} for i in range(3)]
-    (chart,) = render_charts([PlotData("w", "w", "weird", x="step", y="y", datapoints=points)], tmp_path, LABELS)
+    (chart,) = render_charts([points_plot("w", "w", "weird", x="step", y="y", datapoints=points)], tmp_path, LABELS)
     assert chart.images and "template 'weird' drawn as a line chart" in chart.notes
 
 
@@ -295,20 +296,26 @@ def test_file_stems_are_safe_and_unique(plot_id):
 
 def test_mermaid_text_escapes_titles(tmp_path):
     points = [{"rev": HEAD, "step": i, "y": i, "field": "y"} for i in range(3)]
-    plot = PlotData("m", 'evil" title\n```', "linear", x="step", y="y", datapoints=points)
+    plot = points_plot("m", 'evil" title\n```', "linear", x="step", y="y", datapoints=points)
     (chart,) = render_charts([plot], tmp_path, LABELS)
     assert '"' not in chart.mermaid.split("title ", 1)[1].split("\n")[0].strip('"')
     assert "```" not in chart.mermaid
 
 
-def curve_plots(count: int, points: int) -> list[PlotData]:
-    return [
-        PlotData(f"c{i}", f"c{i}", "linear", x="step", y="v", datapoints=[
-            {"rev": rev, "step": str(step), "v": str(step * (i + 1) + (rev == HEAD)), "field": "v"}
-            for rev in (BASE, HEAD) for step in range(points)
-        ])
-        for i in range(count)
-    ]
+def curve_plots(count: int, points: int, files_dir: Path) -> list[PlotData]:
+    """Plots as read_plots gives them: base's CSV as bytes, head's as a file on disk."""
+    plots = []
+    for i in range(count):
+        def csv(rev):
+            return "step,v\n" + "".join(f"{step},{step * (i + 1) + (rev == HEAD)}\n" for step in range(points))
+        head_file = files_dir / f"c{i}.csv"
+        head_file.write_text(csv(HEAD))
+        source = f"c{i}.csv"
+        plots.append(PlotData(source, source, "linear", props={"x": "step", "y": "v"}, revisions={
+            BASE: Revision(source, (source,), {source: csv(BASE).encode()}),
+            HEAD: Revision(source, (source,), {source: head_file}),
+        }))
+    return plots
 
 
 WORKERS_CHECK = """
@@ -318,21 +325,22 @@ from bot.charts.pool import ChartRenderer, render_charts
 from tests.test_charts import LABELS, curve_plots
 
 count, points, out, foreign = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "1"
-plots = curve_plots(count, points)
+plots = curve_plots(count, points, out)
 inline = render_charts(plots, out / "inline", LABELS)
 with ChartRenderer(workers=2) as renderer:
-    if foreign:  # e.g. fsspec's IO thread after an S3 pull: forking now would be unsafe
+    if foreign:  # e.g. fsspec's IO thread after an S3 pull: forking more workers now would be unsafe
         import threading, time
         threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
     parallel = renderer.render(plots, out / "parallel", LABELS)
 print(json.dumps({"mode": renderer.mode, "same": parallel == inline,
-                  "images": [chart.images[0] for chart in inline]}))
+                  "images": [chart.images[0] for chart in inline],
+                  "points": [len(chart.mermaid) > 0 for chart in inline]}))
 """
 
 
 @pytest.mark.parametrize(
     "count, points, foreign_thread, mode",
-    [(3, 50, False, "warm"), (4, 7_000, False, "inherit"), (4, 7_000, True, "warm")],
+    [(3, 50, False, "warm"), (8, 3_000, False, "warm+forked"), (8, 3_000, True, "warm")],
 )
 def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, foreign_thread, mode):
     # A fresh process: forking needs a process without other threads, which pytest's may have by now.
@@ -342,9 +350,17 @@ def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["mode"] == mode
-    assert result["same"]
+    assert result["same"] and all(result["points"])
     for image in result["images"]:
         assert (tmp_path / "inline" / image).read_bytes() == (tmp_path / "parallel" / image).read_bytes()
+
+
+def test_the_costliest_chart_is_drawn_first(tmp_path):
+    from bot.charts.pool import drawing_cost
+
+    small, large = curve_plots(1, 10, tmp_path)[0], curve_plots(1, 1_000, tmp_path)[0]
+    matrix = points_plot("cm", "cm", "confusion", x="a", y="p", datapoints=[{"rev": HEAD, "a": 1, "p": 1}])
+    assert sorted([small, matrix, large], key=drawing_cost, reverse=True) == [matrix, large, small]
 
 
 def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
@@ -361,11 +377,11 @@ def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
         return index * 10
 
     with ThreadPoolExecutor(1) as slow, ThreadPoolExecutor(1) as fast:
-        futures = _hand_out(12, [
+        futures = _hand_out(list(range(12)), [
             lambda index: slow.submit(work, "slow", 0.5, index),
             lambda index: fast.submit(work, "fast", 0.0, index),
         ])
-        assert [future.result(timeout=10) for future in futures] == [index * 10 for index in range(12)]
+        assert [futures[index].result(timeout=10) for index in range(12)] == [index * 10 for index in range(12)]
     assert taken["slow"] <= 2 and taken["slow"] + taken["fast"] == 12
 
 
@@ -376,17 +392,17 @@ def test_hand_out_fails_the_tasks_of_a_pool_that_is_gone_and_never_hangs():
 
     gone = ThreadPoolExecutor(1)
     gone.shutdown()
-    futures = _hand_out(3, [lambda index: gone.submit(str, index)])
-    for future in futures:
+    futures = _hand_out([2, 0, 1], [lambda index: gone.submit(str, index)])
+    for future in futures.values():
         with pytest.raises(RuntimeError, match="after shutdown"):
             future.result(timeout=5)
 
 
 def test_a_plot_matplotlib_cannot_draw_is_a_note_and_the_other_charts_stand(tmp_path):
-    extreme = PlotData("extreme.csv", "extreme.csv", "linear", x="step", y="loss", datapoints=[
+    extreme = points_plot("extreme.csv", "extreme.csv", "linear", x="step", y="loss", datapoints=[
         {"rev": rev, "step": step, "loss": step, "field": "loss"} for rev in (BASE, HEAD) for step in ("-1.7e308", "1.7e308")
     ])
-    fine = curve_plots(1, 20)[0]
+    fine = curve_plots(1, 20, tmp_path)[0]
 
     broken, drawn = render_charts([extreme, fine], tmp_path, LABELS)
 
@@ -397,7 +413,7 @@ def test_a_plot_matplotlib_cannot_draw_is_a_note_and_the_other_charts_stand(tmp_
 
 def test_dollar_signs_in_titles_are_text_not_math(tmp_path):
     points = [{"rev": HEAD, "step": i, "y": i, "field": "y"} for i in range(3)]
-    plot = PlotData("cost", r"cost in $\frac{$", "linear", x="step", y="y", y_label="$ per run $x^2$",
+    plot = points_plot("cost", r"cost in $\frac{$", "linear", x="step", y="y", y_label="$ per run $x^2$",
                     datapoints=points)
     (chart,) = render_charts([plot], tmp_path, LABELS)
     assert chart.images and not [note for note in chart.notes if note.startswith("could not be drawn")]

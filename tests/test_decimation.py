@@ -9,7 +9,7 @@ import bot.charts.lines as lines
 from bot.charts.draw import draw
 from bot.charts.figure import save
 from bot.results import BASE, HEAD
-from bot.results.plots import PlotData
+from tests.plot_points import points_plot
 
 LABELS = {BASE: "base main 1234abcd", HEAD: "head pr 5678ef01"}
 SPIKES = {1234: 3.0, 5000: -2.5, 9876: 4.0}
@@ -30,7 +30,7 @@ def _png(tmp_path, name: str, columns: int, monkeypatch) -> np.ndarray:
     monkeypatch.setattr(lines.decimate, "__defaults__", (columns,))
     points = [{"rev": role, "step": float(x), "loss": float(y + (0.1 if role == HEAD else 0))}
               for role in (BASE, HEAD) for x, y in zip(*noisy_curve())]
-    ((_, figure),) = draw(PlotData("l", "loss", "linear", x="step", y="loss", datapoints=points), LABELS).figures
+    ((_, figure),) = draw(points_plot("l", "loss", "linear", x="step", y="loss", datapoints=points), LABELS).figures
     save(figure, tmp_path / name)
     return imread(tmp_path / name)
 

@@ -13,6 +13,7 @@ from bot.charts.draw import draw
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 from tests import test_charts_dvc
+from tests.plot_points import points_plot
 
 LABELS = test_charts_dvc.LABELS
 corpus = test_charts_dvc.corpus
@@ -38,7 +39,7 @@ def test_every_mermaid_chart_of_the_corpus_parses_with_its_palette(corpus):
     texts = [drawing.mermaid for drawing in drawings if drawing.mermaid]
     hostile = [{"rev": rev, "filename": name, "field": "y", "step": step, "y": step}
                for rev in (BASE, HEAD) for name in ('a"]; %%{init: {}}%%', "b`<x>`") for step in range(3)]
-    texts.append(draw(PlotData("h", 'x"]\n%%{init}%% ```', "linear", x="step", y="y",
+    texts.append(draw(points_plot("h", 'x"]\n%%{init}%% ```', "linear", x="step", y="y",
                                x_label="[x]", datapoints=hostile), LABELS).mermaid)
     assert len(texts) >= 10
 
@@ -53,7 +54,7 @@ def test_every_mermaid_chart_of_the_corpus_parses_with_its_palette(corpus):
 
 def _line_plot(rows: dict[str, list[tuple]], title: str = "t") -> PlotData:
     points = [{"rev": role, "filename": "f.csv", "field": "y", "x": x, "y": y} for role, pairs in rows.items() for x, y in pairs]
-    return PlotData("p", title, "linear", x="x", y="y", datapoints=points)
+    return points_plot("p", title, "linear", x="x", y="y", datapoints=points)
 
 
 def test_numbers_of_every_size_reach_mermaid_as_it_reads_them():

@@ -14,7 +14,7 @@ from bot.report.markdown import escape_prose
 from bot.report.model import from_json, to_json
 from bot.report.render import render
 from bot.results import BASE, HEAD
-from bot.results.plots import PlotData
+from tests.plot_points import points_plot
 from tests.projects import METRICS_ONLY_DVC_YAML, make_project
 from tests.test_render import sample_report
 
@@ -93,7 +93,7 @@ def test_one_sha_length_in_legends_captions_and_footer(tmp_path, capsys):
 def test_mermaid_as_mrbot_writes_it_survives_the_bundle_and_its_caption_is_escaped(tmp_path):
     points = [{"rev": rev, "filename": name, "field": "y", "step": step, "y": step * (2 if rev == HEAD else 1)}
               for rev in (BASE, HEAD) for name in ("train.json", "<b>@x</b>.json") for step in range(3)]
-    chart = render_chart(PlotData("c", "Curves", "linear", x="step", y="y", datapoints=points), tmp_path, LABELS)
+    chart = render_chart(points_plot("c", "Curves", "linear", x="step", y="y", datapoints=points), tmp_path, LABELS)
     report = sample_report()
     report.charts = [chart]
 
@@ -108,29 +108,29 @@ def test_mermaid_as_mrbot_writes_it_survives_the_bundle_and_its_caption_is_escap
 def test_long_category_names_keep_base_and_head_apart_in_mermaid_bars():
     name = "a category name of ninety characters " * 3
     points = [{"rev": rev, "feature": name, "weight": weight} for rev, weight in ((BASE, 1.0), (HEAD, 2.0))]
-    chart = render_chart(PlotData("b", "b", "bar_horizontal", x="weight", y="feature", datapoints=points), __import__("pathlib").Path("/tmp"), LABELS)
+    chart = render_chart(points_plot("b", "b", "bar_horizontal", x="weight", y="feature", datapoints=points), __import__("pathlib").Path("/tmp"), LABELS)
     labels = re.search(r"x-axis \[(.*)\]", chart.mermaid).group(1).split('", "')
     assert len(labels) == 2 and labels[0] != labels[1] and labels[1].endswith("· head\"")
 
 
 def test_vertical_bars_of_a_custom_template_are_drawn(tmp_path):
     points = [{"rev": rev, "cls": cls, "count": count} for rev in (BASE, HEAD) for cls, count in (("cat", 3), ("dog", 5))]
-    chart = render_chart(PlotData("v", "v", "bar_horizontal", x="cls", y="count", datapoints=points), tmp_path, LABELS)
+    chart = render_chart(points_plot("v", "v", "bar_horizontal", x="cls", y="count", datapoints=points), tmp_path, LABELS)
     assert chart.images and chart.notes == [] and "bar [3, 3, 5, 5]" in chart.mermaid
 
 
 def test_odd_values_are_left_out_of_a_line_chart_not_the_whole_chart(tmp_path):
     huge = [{"rev": HEAD, "step": step, "y": 10**400 if step == 1 else step} for step in range(4)]
-    chart = render_chart(PlotData("h", "h", "linear", x="step", y="y", datapoints=huge), tmp_path, LABELS)
+    chart = render_chart(points_plot("h", "h", "linear", x="step", y="y", datapoints=huge), tmp_path, LABELS)
     assert chart.images and "1 points without numeric x/y values were left out" in chart.notes
     nan_x = [{"rev": HEAD, "step": "nan", "y": step} for step in range(3)]
-    chart = render_chart(PlotData("n", "n", "linear", x="step", y="y", datapoints=nan_x), tmp_path, LABELS)
+    chart = render_chart(points_plot("n", "n", "linear", x="step", y="y", datapoints=nan_x), tmp_path, LABELS)
     assert "3 points without numeric x/y values were left out" in chart.notes
 
 
 def test_a_line_break_in_a_title_does_not_cost_the_bundle_its_chart(tmp_path):
     points = [{"rev": HEAD, "step": step, "y": step} for step in range(3)]
-    chart = render_chart(PlotData("t", "a\u2028b\x85c", "linear", x="step", y="y", datapoints=points), tmp_path, LABELS)
+    chart = render_chart(points_plot("t", "a\u2028b\x85c", "linear", x="step", y="y", datapoints=points), tmp_path, LABELS)
     report = sample_report()
     report.charts = [chart]
     assert from_json(to_json(report), "report.json").charts[0].mermaid == chart.mermaid != ""

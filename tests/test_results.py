@@ -9,6 +9,7 @@ import pytest
 from dvc.repo import Repo
 
 from bot.results import BASE, HEAD
+from bot.results.plot_series import load_series
 from bot.results.values import read_results
 from bot.workspace.demo import git
 from bot.workspace.git import resolve, working_directory
@@ -33,7 +34,7 @@ def test_demo_plots_cover_top_level_and_stage_plots(demo_project):
     assert set(plots) == {"loss", "plots/training.csv", "plots/confusion.json", "plots/predictions.png"}
     assert plots["loss"].template == "linear"
     assert plots["loss"].title == "Training loss"
-    assert {point["rev"] for point in plots["loss"].datapoints} == {BASE, HEAD}
+    assert {series.role for series in load_series(plots["loss"]).series} == {BASE, HEAD}
     assert plots["plots/confusion.json"].template == "confusion"
     assert set(plots["plots/predictions.png"].images) == {BASE, HEAD}
     assert plots["plots/predictions.png"].images[HEAD].startswith(b"\x89PNG")
@@ -82,8 +83,8 @@ def test_plot_missing_in_one_revision(tmp_path):
         {"curve.csv": None, "later.csv": "step,v\n0,3\n"},
     )
     plots = {plot.id: plot for plot in read_results(root, base_sha(root)).plots}
-    assert {point["rev"] for point in plots["curve.csv"].datapoints} == {BASE}
-    assert {point["rev"] for point in plots["later.csv"].datapoints} == {HEAD}
+    assert {series.role for series in load_series(plots["curve.csv"]).series} == {BASE}
+    assert {series.role for series in load_series(plots["later.csv"]).series} == {HEAD}
     assert plots["curve.csv"].errors == []
 
 
@@ -164,7 +165,7 @@ def test_a_base_from_before_dvc_init_has_nothing_to_compare(tmp_path):
 
     assert results.metrics == {BASE: {}, HEAD: {"metrics.json": {"acc": 0.9}}}
     assert results.params[BASE] == {} and results.params[HEAD]["params.yaml"] == {"lr": 0.1}
-    assert [{point["rev"] for point in plot.datapoints} for plot in results.plots] == [{HEAD}]
+    assert [{series.role for series in load_series(plot).series} for plot in results.plots] == [{HEAD}]
     assert results.problems() == []
 
 

@@ -4,7 +4,7 @@ named after their file, as DVC facets them by file)."""
 from __future__ import annotations
 
 from bot.charts.figure import STYLE, finite_number, natural_key, new_figure
-from bot.charts.sources import Source, artist_id, point_source, source_names
+from bot.charts.sources import Source, artist_id, series_source, source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
@@ -14,13 +14,13 @@ def bar_values(plot: PlotData) -> "BarValues":
     value, as DVC's horizontal templates read them; the other way round when only y holds numbers
     (a custom template of vertical bars)."""
     values: BarValues = {}
-    vertical = not any(finite_number(point.get(plot.x)) is not None for point in plot.datapoints)
-    for point in plot.datapoints:
-        source = point_source(plot, point)
-        value, category = (point.get(source[1]), point.get(plot.x)) if vertical else (point.get(plot.x), point.get(source[1]))
-        number = finite_number(value)
-        if number is not None:
-            values.setdefault(point["rev"], {})[(source, str(category))] = number
+    vertical = not any(finite_number(x) is not None for series in plot.series for x in series.xs)
+    for series in plot.series:
+        source = series_source(series)
+        for value, category in zip(series.ys, series.xs) if vertical else zip(series.xs, series.ys):
+            number = finite_number(value)
+            if number is not None:
+                values.setdefault(series.role, {})[(source, str(category))] = number
     return values
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from bot.charts.figure import PANEL_IN, natural_key, new_figure
-from bot.charts.sources import Source, artist_id, plot_sources, point_source, source_names
+from bot.charts.sources import Source, artist_id, plot_sources, series_source, source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
@@ -22,9 +22,8 @@ def confusion_matrices(plot: PlotData) -> tuple[list[str], dict[tuple[Source, st
     import numpy as np
 
     pairs: dict[tuple[Source, str], list[tuple[str, str]]] = {}
-    for point in plot.datapoints:
-        source = point_source(plot, point)
-        pairs.setdefault((source, point["rev"]), []).append((str(point.get(source[1])), str(point.get(plot.x))))
+    for series in plot.series:
+        pairs.setdefault((series_source(series), series.role), []).extend(zip(map(str, series.ys), map(str, series.xs)))
     classes = sorted({label for rows in pairs.values() for pair in rows for label in pair}, key=natural_key)
     index = {label: position for position, label in enumerate(classes)}
     matrices = {}

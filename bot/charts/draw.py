@@ -19,6 +19,7 @@ from bot.charts.mermaid import mermaid_bars, mermaid_lines
 from bot.charts.trend import TEMPLATE as TREND_TEMPLATE
 from bot.charts.trend import trend_figure
 from bot.results import BASE, HEAD
+from bot.results.plot_series import load_series
 from bot.results.plots import PlotData
 
 LINE_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
@@ -41,7 +42,7 @@ def render_chart(plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Ch
     """The chart of one plot. One that matplotlib cannot draw (values at the ends of the float range,
     say) is a chart with a note saying so: the rest of the report stands."""
     try:
-        return _draw_chart(plot, images_dir, labels)
+        return _draw_chart(load_series(plot), images_dir, labels)
     except Exception as exc:  # noqa: BLE001 - whatever the drawing library raises
         reason = (str(exc).strip().splitlines() or [""])[0][:200]
         return Chart(plot.id, plot.title, plot.template,
@@ -66,6 +67,7 @@ def draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
     """The figures (not yet saved) of a plot that is not an image plot."""
     import matplotlib
 
+    plot = load_series(plot)
     # Titles and labels are names from the user's files, not math: a "$" stays a dollar sign.
     # Numeric warnings (overflow near the float range's ends) say nothing a reader can act on.
     with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
@@ -75,9 +77,9 @@ def draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
 
 def _draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
     drawing = Drawing(notes=list(plot.errors))
-    present = {point["rev"] for point in plot.datapoints}
+    present = {series.role for series in plot.series}
     drawing.notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
-    if not plot.datapoints:
+    if not plot.series:
         return drawing
     if plot.template in CONFUSION_TEMPLATES:
         drawing.figures = confusion_figures(plot, labels)

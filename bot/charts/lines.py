@@ -17,7 +17,7 @@ from bot.charts.figure import (
     new_figure,
     source_style,
 )
-from bot.charts.sources import Source, artist_id, source_names
+from bot.charts.sources import Source, artist_id, plot_sources, series_source, source_names
 from bot.results import BASE, HEAD
 from bot.results.plots import PlotData
 
@@ -55,30 +55,18 @@ class Lines:
 
 def plot_lines(plot: PlotData) -> Lines:
     """Each revision's line per source, in the sources' order, base before head."""
-    # One pass over what may be hundreds of thousands of points, written out rather than through
-    # sources.point_source: a call per point would cost a third of the chart.
-    grouped: dict[tuple[str, Source], list[dict[str, Any]]] = {}
-    y_field, x_field = plot.y, plot.x
-    for point in plot.datapoints:
-        key = (point["rev"], (point.get("filename", ""), point.get("field", y_field)))
-        group = grouped.get(key)
-        if group is None:
-            group = grouped[key] = []
-        group.append(point)
-    sources = list(dict.fromkeys(source for _, source in grouped))
+    sources = plot_sources(plot)
     names = source_names(sources)
-    raw_xs = {key: [point.get(x_field, index) for index, point in enumerate(points)] if x_field else list(range(len(points)))
-              for key, points in grouped.items()}
-    categories = _categories(raw_xs.values())
+    categories = _categories(series.xs for series in plot.series)
     position = {category: index for index, category in enumerate(categories)}
     lines = []
-    for (role, source), points in sorted(grouped.items(), key=lambda item: (sources.index(item[0][1]), item[0][0] != BASE)):
-        xs_raw = raw_xs[(role, source)]
-        xs = _floats([position.get(str(x)) for x in xs_raw] if categories else xs_raw)
-        ys = _floats([point.get(source[1]) for point in points])
+    for series in sorted(plot.series, key=lambda series: (sources.index(series_source(series)), series.role != BASE)):
+        source = series_source(series)
+        xs = _floats([position.get(str(x)) for x in series.xs] if categories else series.xs)
+        ys = _floats(series.ys)
         keep = _finite(xs) & _finite(ys)
-        lines.append(Line(role, source, names[source], sources.index(source), xs[keep].tolist(), ys[keep].tolist(),
-                          int(len(points) - keep.sum())))
+        lines.append(Line(series.role, source, names[source], sources.index(source), xs[keep].tolist(), ys[keep].tolist(),
+                          int(len(ys) - keep.sum())))
     return Lines(lines, len(sources), categories)
 
 

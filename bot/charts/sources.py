@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.results.plots import PlotData
+from bot.results.plots import PlotData, Series
 
 Source = tuple[str, str]  # (file name as DVC shortens it, y field)
 
 
-def point_source(plot: PlotData, point: dict[str, Any]) -> Source:
-    return point.get("filename", ""), point.get("field", plot.y)
+def series_source(series: Series) -> Source:
+    return series.filename, series.field
 
 
 def plot_sources(plot: PlotData) -> list[Source]:
     """The plot's sources in the order DVC gives them (its definition's order)."""
-    return list(dict.fromkeys(point_source(plot, point) for point in plot.datapoints))
+    return list(dict.fromkeys(map(series_source, plot.series)))
 
 
 def source_names(sources: list[Source]) -> dict[Source, str]:

@@ -9,7 +9,7 @@ from bot.charts.figure import HEIGHT_IN, STYLE, WIDTH_IN, new_figure
 from bot.compare.diff import IMPROVED, REGRESSED, MetricRow
 from bot.compare.noise import readable
 from bot.results import BASE, HEAD, is_number
-from bot.results.plots import PlotData
+from bot.results.plots import PlotData, Series
 
 TEMPLATE = "mrbot-trend"
 PLOT_ID = "metric trends"
@@ -24,20 +24,21 @@ def trend_plot(rows: list[MetricRow]) -> PlotData | None:
     ]
     # Verdicts first (regressions, improvements), then moves within noise, then context rows.
     moved.sort(key=lambda row: (not row.judged, row.verdict not in (REGRESSED, IMPROVED), row.verdict != REGRESSED))
-    points = []
+    series = []
     for row in moved[:MAX_PANELS]:
         label = f"{row.path}: {row.name}"
-        points += [{"rev": BASE, "filename": label, "x": index, "y": value} for index, value in enumerate(row.history) if value is not None]
-        points.append({"rev": HEAD, "filename": label, "x": len(row.history), "y": float(row.new)})
-    if not points:
+        known = [(index, value) for index, value in enumerate(row.history) if value is not None]
+        series += [Series(BASE, label, "y", [x for x, _ in known], [y for _, y in known]),
+                   Series(HEAD, label, "y", [len(row.history)], [float(row.new)])]
+    if not series:
         return None
-    return PlotData(PLOT_ID, "Base branch history → head", TEMPLATE, x="x", y="y", datapoints=points)
+    return PlotData(PLOT_ID, "Base branch history → head", TEMPLATE, x="x", y="y", series=series)
 
 
 def trend_figure(plot: PlotData, labels: dict[str, str]):
     panels: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for point in plot.datapoints:
-        panels.setdefault(point["filename"], {BASE: [], HEAD: []})[point["rev"]].append((point["x"], point["y"]))
+    for series in plot.series:
+        panels.setdefault(series.filename, {BASE: [], HEAD: []})[series.role].extend(zip(series.xs, series.ys))
     # One row of small panels: a glance at each trend, not a study of it.
     height = HEIGHT_IN * 0.7
     # Fixed margins spare constrained layout's pass over every text; save() falls back to it if a label sticks out.

@@ -1,15 +1,36 @@
-"""Plot data of the base and head revisions, as DVC's plot definitions and renderers give it."""
+"""Which plots the base and head revisions define, and where each revision's data files are: DVC's
+plot definitions, with the files' bytes as DVC resolves them (a git object or the DVC cache) or the
+workspace file's path. The files are parsed where the chart is drawn (plot_series.load_series)."""
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 from bot.results import BASE, HEAD, WORKSPACE
 from bot.workspace.repo import describe_error, is_absent
+
+FileRef = bytes | Path  # a file's content, or the path of the file on disk
+
+
+@dataclass(frozen=True)
+class Series:
+    role: str
+    filename: str  # the y file, shortened by the prefix all the plot's y files share, as DVC names it
+    field: str  # the y field
+    xs: Sequence[Any]
+    ys: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision's part of a plot: the definition's own id, which DVC infers data from, and its files."""
+    plot_id: str
+    sources: tuple[str, ...]
+    files: dict[str, FileRef]
 
 
 @dataclass(frozen=True)
@@ -21,8 +42,11 @@ class PlotData:
     y: str = ""
     x_label: str = ""
     y_label: str = ""
-    # Data points as DVC gives them, with "rev" set to BASE or HEAD.
-    datapoints: list[dict[str, Any]] = field(default_factory=list)
+    # The definition DVC draws with (the first revision's wins), and the files to read, per role.
+    props: dict[str, Any] = field(default_factory=dict)
+    revisions: dict[str, Revision] = field(default_factory=dict)
+    # The data as drawn, per revision and source: read from `revisions`, or given (the trend chart).
+    series: list[Series] = field(default_factory=list)
     # For image plots: role -> PNG/JPEG/SVG bytes.
     images: dict[str, bytes] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -32,11 +56,82 @@ def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclu
     from dvc.exceptions import NotDvcRepoError
 
     try:
-        shown = repo.plots.show(revs=[base_sha, WORKSPACE])
+        shown = _collect(repo, [base_sha, WORKSPACE], include or [], exclude or [])
     except NotDvcRepoError:  # the base predates this project (in a subdirectory of the git repository)
-        shown = repo.plots.show(revs=[WORKSPACE])
-    plots = _plots(shown, {base_sha: BASE, WORKSPACE: HEAD})
-    return [_built_in_look(repo, plot) for plot in plots if _selected(plot.id, include or [], exclude or [])]
+        shown = _collect(repo, [WORKSPACE], include or [], exclude or [])
+    roles = {WORKSPACE: HEAD, base_sha: BASE}
+    plots = _plots({roles[rev]: content for rev, content in shown.items() if rev in roles})
+    return [_built_in_look(repo, plot) for plot in plots]
+
+
+def _collect(repo: Any, revs: list[str], include: list[str], exclude: list[str]) -> dict[str, Any]:
+    """rev -> (definitions by plot id, files by source, errors by source), workspace first as DVC orders them."""
+    from dvc.repo.plots import infer_data_sources, onerror_collect
+    from dvc.utils.plots import group_definitions_by_id
+
+    shown = {}
+    for collected in repo.plots.collect(revs=revs, onerror=onerror_collect):
+        for rev, content in collected.items():
+            definitions = {
+                plot_id: definition
+                for plot_id, definition in group_definitions_by_id(content.get("definitions", {}).get("data", {})).items()
+                if _selected(plot_id, include, exclude)
+            }
+            wanted = {source for inner_id, props in definitions.values() for source in infer_data_sources(inner_id, props)}
+            sources = content.get("sources", {}).get("data", {})
+            files, errors = {}, {}
+            for source in wanted & set(sources):
+                try:
+                    files[source] = _file(repo, rev, source)
+                except Exception as exc:  # noqa: BLE001 - a file DVC cannot give: noted on the plot
+                    errors[source] = exc
+            shown[rev] = (definitions, files, errors)
+    return shown
+
+
+def _file(repo: Any, rev: str, source: str) -> FileRef:
+    if rev == WORKSPACE:
+        on_disk = Path(repo.root_dir, source)
+        if on_disk.is_file():
+            return on_disk  # read by the worker that draws it
+    with repo.dvcfs.open(source, "rb") as stream:
+        return stream.read()
+
+
+def _plots(shown: dict[str, Any]) -> list[PlotData]:
+    from dvc.repo.plots import infer_data_sources
+    from dvc_render import ImageRenderer
+
+    groups: dict[str, list[tuple[str, str, dict]]] = {}
+    for role, (definitions, _, _) in shown.items():
+        for plot_id, (inner_id, props) in definitions.items():
+            groups.setdefault(plot_id, []).append((role, inner_id, props or {}))
+    plots = []
+    for plot_id, group in groups.items():
+        props: dict = {}
+        for _, _, definition in reversed(group):
+            props = props | definition
+        revisions, images, errors = {}, {}, []
+        for role, inner_id, definition in group:
+            _, files, failed = shown[role]
+            sources = tuple(infer_data_sources(inner_id, definition))
+            errors += [f"{role} {source}: {describe_error(exc)}" for source, exc in failed.items()
+                       if source in sources and not is_absent(exc)]
+            present = {source: files[source] for source in sources if source in files}
+            if ImageRenderer.matches(inner_id, None):
+                images.update({role: content for content in map(_content, present.values()) if content})
+            else:
+                revisions[role] = Revision(inner_id, sources, present)
+        if images or ImageRenderer.matches(group[0][1], None):
+            plots.append(PlotData(plot_id, props.get("title") or group[0][1], "image", images=images, errors=errors))
+        else:
+            plots.append(PlotData(plot_id, props.get("title") or plot_id, props.get("template") or "linear",
+                                  props=props, revisions=revisions, errors=errors))
+    return plots
+
+
+def _content(ref: FileRef) -> bytes:
+    return ref.read_bytes() if isinstance(ref, Path) else ref
 
 
 # The look of a custom template's first mark, in the built-in template that draws it.
@@ -77,45 +172,6 @@ def _first_mark(content: Any) -> str:
     else:
         return ""
     return next((found for found in map(_first_mark, values) if found), "")
-
-
-def _plots(shown: dict[str, Any], roles: dict[str, str]) -> list[PlotData]:
-    from dvc.render.match import match_defs_renderers
-
-    shown = {roles[rev]: data for rev, data in shown.items() if rev in roles}
-    plots = []
-    for matched in match_defs_renderers(shown):
-        renderer = matched.renderer
-        props = renderer.properties
-        errors = [
-            f"{role} {source}: {describe_error(exc)}"
-            for errors_by_rev in (matched.source_errors, matched.definition_errors)
-            for role, per_source in (errors_by_rev or {}).items()
-            for source, exc in (per_source.items() if isinstance(per_source, dict) else [("", per_source)])
-            if not is_absent(exc)
-        ]
-        if renderer.TYPE == "image":
-            images = {point["rev"]: _decode_data_uri(point["src"]) for point in renderer.datapoints}
-            plots.append(PlotData(renderer.name, props.get("title") or renderer.name, "image", images=images, errors=errors))
-            continue
-        plots.append(
-            PlotData(
-                id=renderer.name,
-                title=props.get("title") or renderer.name,
-                template=props.get("template") or "linear",
-                x=props.get("x", ""),
-                y=props.get("y", ""),
-                x_label=props.get("x_label", ""),
-                y_label=props.get("y_label", ""),
-                datapoints=list(renderer.datapoints),
-                errors=errors,
-            )
-        )
-    return plots
-
-
-def _decode_data_uri(src: str) -> bytes:
-    return base64.b64decode(src.split(",", 1)[1])
 
 
 def _selected(plot_id: str, include: list[str], exclude: list[str]) -> bool:

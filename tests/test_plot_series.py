@@ -1,0 +1,111 @@
+"""mrbot reads plot files into columns and applies DVC's x/y rules itself: each case here is run
+through DVC's own converter too (the one `dvc plots` uses), and both must give the same points,
+axis names, labels and errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dvc.render.converter.vega import VegaConverter
+from dvc.repo.plots import _load_sv
+
+from bot.results.plot_series import convert
+from bot.results.plot_tables import parse_table
+
+ROC = [{"fpr": i / 10, "tpr": (i / 10) ** 0.5, "threshold": 1 - i / 10} for i in range(11)]
+LOSS_CSV = "step,loss,acc\n0,1.0,0.1\n1,0.5,0.4\n2,0.25,0.7\n"
+NESTED = {"train": [{"epoch": 0, "loss": 2.0}, {"epoch": 1, "loss": 1.0}],
+          "extra": {"val": [{"val_loss": 3.0}, {"val_loss": 2.5}, {"val_loss": 2.0}]}}
+
+CASES = {
+    # plot id, props, files (name -> text)
+    "id is the file, y inferred from the last field": ("loss.csv", {}, {"loss.csv": LOSS_CSV}),
+    "x and y named": ("loss.csv", {"x": "step", "y": "acc"}, {"loss.csv": LOSS_CSV}),
+    "y only: x is the row's position": ("loss.csv", {"y": "loss"}, {"loss.csv": LOSS_CSV}),
+    "y of two files, x by name": ("ROC", {"x": "fpr", "y": {"dir/train.json": "tpr", "dir/test.json": "tpr"}},
+                                  {"dir/train.json": json.dumps(ROC), "dir/test.json": json.dumps(ROC[:5])}),
+    "two y fields of one file": ("Curves", {"x": "step", "y": {"loss.csv": ["loss", "acc"]}}, {"loss.csv": LOSS_CSV}),
+    "x from another file": ("Joined", {"x": {"steps.csv": "step"}, "y": {"loss.csv": "loss"}},
+                            {"steps.csv": "step\n10\n20\n30\n", "loss.csv": LOSS_CSV}),
+    "different x fields": ("Mixed", {"x": {"a.csv": "step", "b.csv": "epoch"}, "y": {"a.csv": "loss", "b.csv": "loss"}},
+                           {"a.csv": LOSS_CSV, "b.csv": "epoch,loss\n0,3\n1,2\n"}),
+    "nested lists merged by position": ("n.json", {"y": "val_loss"}, {"n.json": json.dumps(NESTED)}),
+    "a short CSV row": ("short.csv", {"x": "step", "y": "loss"}, {"short.csv": "step,loss\n0,1\n1\n2,3\n"}),
+    "a field that is not there": ("loss.csv", {"x": "step", "y": "nope"}, {"loss.csv": LOSS_CSV}),
+    "x and y files of different lengths": ("Joined", {"x": {"steps.csv": "step"}, "y": {"loss.csv": "loss"}},
+                                           {"steps.csv": "step\n1\n", "loss.csv": LOSS_CSV}),
+    "more x files than y": ("Bad", {"x": {"a.csv": "step", "b.csv": "step"}, "y": {"a.csv": ["loss", "acc", "step"]}},
+                            {"a.csv": LOSS_CSV, "b.csv": LOSS_CSV}),
+    "a y file absent in this revision": ("ROC", {"x": "fpr", "y": {"train.json": "tpr", "test.json": "tpr"}},
+                                         {"train.json": json.dumps(ROC)}),
+    "a record without the y field": ("r.json", {"x": "a", "y": "b"}, {"r.json": json.dumps([{"a": 1, "b": 2}, {"a": 3}])}),
+    "labels given": ("loss.csv", {"x": "step", "y": "loss", "x_label": "Step", "y_label": "Loss"}, {"loss.csv": LOSS_CSV}),
+}
+
+
+def dvc_parse(name: str, text: str):
+    return _load_sv(text) if name.endswith(".csv") else json.loads(text)
+
+
+def dvc_result(plot_id, props, files):
+    """DVC's points grouped as mrbot's series, its axis names and labels, or its error."""
+    data = {name: dvc_parse(name, text) for name, text in files.items()}
+    data = {name: content for name, content in data.items() if content}
+    try:
+        points, properties = VegaConverter(plot_id, data, props).flat_datapoints("head")
+    except Exception as exc:  # noqa: BLE001 - DVC's error is part of what is compared
+        return "error", str(exc)
+    grouped = {}
+    for point in points:
+        key = (point["filename"], point["field"])
+        xs, ys = grouped.setdefault(key, ([], []))
+        xs.append(point.get(properties["x"]))
+        ys.append(point.get(point["field"]))
+    axes = (properties["x"], properties["y"], properties["x_label"], properties["y_label"]) if points else None
+    return grouped, axes
+
+
+def mrbot_result(plot_id, props, files):
+    tables = {name: parse_table(name, text.encode()) for name, text in files.items()}
+    try:
+        converted = convert("head", plot_id, props, tables)
+    except ValueError as exc:
+        return "error", str(exc)
+    grouped = {(series.filename, series.field): (list(series.xs), list(series.ys)) for series in converted.series}
+    axes = converted.axes
+    return grouped, (axes.x, axes.y, axes.x_label, axes.y_label) if axes else None
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_series_are_dvcs(case):
+    plot_id, props, files = CASES[case]
+    assert mrbot_result(plot_id, props, files) == dvc_result(plot_id, props, files)
+
+
+def test_the_error_cases_do_fail_in_dvc_too():
+    # The comparison above would pass if neither converted anything: these cases are errors in both.
+    for case in ("a field that is not there", "x and y files of different lengths", "more x files than y"):
+        assert dvc_result(*CASES[case])[0] == "error", case
+
+
+def test_tables_read_as_dvc_reads_them():
+    tsv = parse_table("m.tsv", b"epoch\tacc\n1\t0.5\n\n2\t0.75\n")
+    assert tsv.fields == ["epoch", "acc"] and tsv.columns == {"epoch": ["1", "2"], "acc": ["0.5", "0.75"]}
+    headless = parse_table("raw.csv", b"1,2\n3,4\n", header=False)
+    assert headless.fields == ["0", "1"] and headless.column("1") == ["2", "4"]
+    ragged = parse_table("r.json", json.dumps([{"a": 1}, {"a": 3, "b": 2}]).encode())
+    assert ragged.length == 0 and ragged.inferred_y == "a"  # a field the first record lacks: DVC skips the list
+    yaml = parse_table("p.yaml", b"points:\n- {x: 1, y: 2}\n- {x: 2, y: 4}\n")
+    assert yaml.column("y") == [2, 4]
+    assert parse_table("empty.csv", b"").length == 0
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("bad.json", b"[{", "JSON file structure is corrupted"),
+    ("latin.csv", "x\n\u00e9\n".encode("latin-1"), "not valid UTF-8"),
+])
+def test_a_file_that_cannot_be_read_says_which_and_why(name, content, words):
+    with pytest.raises(ValueError, match=words) as raised:
+        parse_table(name, content)
+    assert name in str(raised.value)
