@@ -109,3 +109,62 @@ def test_a_file_that_cannot_be_read_says_which_and_why(name, content, words):
     with pytest.raises(ValueError, match=words) as raised:
         parse_table(name, content)
     assert name in str(raised.value)
+
+
+@pytest.mark.parametrize("text", [
+    "step,loss\n0,1.5\n1,0.5\n",
+    "step,loss\n0,1.5\n1,0.5",  # no final line break
+    "step,loss,\n0,1.5,\n1,,x\n",  # empty cells, a trailing delimiter
+    "only\n1\n2\n",
+    "step,loss\n",
+    "step,loss\n0,1\n1\n2,3\n",  # a short row: the csv module's reading
+    "step,loss\n0,1\n\n2,3\n",  # a blank line
+    'name,value\n"a, b",1\n',  # quoted
+    "step,loss\r\n0,1\r\n",
+])
+@pytest.mark.parametrize("header", [True, False])
+def test_the_quick_split_reads_what_the_csv_module_reads(monkeypatch, text, header):
+    import bot.results.plot_tables as tables
+
+    quick = tables.parse_table("f.csv", text.encode(), header)
+    monkeypatch.setattr(tables, "_split_cells", lambda text, delimiter: None)
+    assert quick == tables.parse_table("f.csv", text.encode(), header)
+
+
+@pytest.mark.parametrize("text, numeric", [
+    ("step,loss\n0,1.5\n1,-2e-3\n2,nan\n", True),
+    ("step,loss\n0,1.5\n1,-2e-3\n2,inf", True),
+    ("step\tloss\n0\t1.5\n", True),
+    ("step,loss\n", True),
+    ("step,loss\n0,\n1,2\n", False),  # an empty cell
+    ("step,loss\n0,1\n\n2,3\n", False),  # a blank line
+    ("step,loss\n0,1 2\n", False),  # a space inside a cell
+    ("step,loss\n0,1\n1,oops\n", False),
+    ("step,loss\n0,1\n1\n", False),  # a short row
+    ('step,loss\n0,"1"\n', False),
+])
+def test_numbers_parsed_in_c_are_the_numbers_the_cells_say(text, numeric):
+    import numpy as np
+
+    name = "f.tsv" if "\t" in text else "f.csv"
+    fast = parse_table(name, text.encode(), numbers=True)
+    cells = parse_table(name, text.encode())
+    assert isinstance(fast.column("loss"), np.ndarray) == numeric
+    assert (fast.fields, fast.length, fast.inferred_y) == (cells.fields, cells.length, cells.inferred_y)
+    if numeric:
+        for field in cells.fields:
+            np.testing.assert_array_equal(fast.column(field), np.asarray(cells.column(field), dtype=float))
+    else:
+        assert fast == cells
+
+
+def test_names_keep_their_text_for_confusion_matrices_and_bars(tmp_path):
+    from bot.results.plot_series import load_series
+    from bot.results.plots import PlotData, Revision
+
+    source = "classes.csv"
+    revision = Revision(source, (source,), {source: b"actual,predicted\n1,1\n0,1\n"})
+    for template in ("confusion", "bar_horizontal"):
+        plot = load_series(PlotData(source, source, template, props={"x": "actual", "y": "predicted"},
+                                    revisions={"head": revision}))
+        assert list(plot.series[0].xs) == ["1", "0"], template  # "1" as DVC shows it, not 1.0

@@ -37,8 +37,8 @@ class Line:
     source: Source
     name: str  # the source's name in legends; "" when the plot has one source
     index: int  # the source's position in the plot, which picks its colour
-    xs: list[float]
-    ys: list[float]
+    xs: Any  # float arrays (numpy), finite values only
+    ys: Any
     skipped: int  # points without a numeric x and y
 
 
@@ -65,17 +65,22 @@ def plot_lines(plot: PlotData) -> Lines:
         xs = _floats([position.get(str(x)) for x in series.xs] if categories else series.xs)
         ys = _floats(series.ys)
         keep = _finite(xs) & _finite(ys)
-        lines.append(Line(series.role, source, names[source], sources.index(source), xs[keep].tolist(), ys[keep].tolist(),
+        lines.append(Line(series.role, source, names[source], sources.index(source), xs[keep], ys[keep],
                           int(len(ys) - keep.sum())))
     return Lines(lines, len(sources), categories)
 
 
 def _categories(columns) -> list[str]:
     """The x values as category names when none of them is a number (DVC then reads x as nominal)."""
-    values = [value for column in columns for value in column if value is not None]
-    if not values or any(_reads_as_number(value) for value in values):
-        return []
-    return sorted({str(value) for value in values}, key=natural_key)
+    names = set()
+    for column in columns:
+        for value in column:
+            if value is None:
+                continue
+            if _reads_as_number(value):
+                return []
+            names.add(str(value))
+    return sorted(names, key=natural_key)
 
 
 def _reads_as_number(value: Any) -> bool:
@@ -165,7 +170,7 @@ def _draw(axes, plot: PlotData, line: Line, sources: int, label: str) -> None:
                   linestyle=style, gid=gid)
 
 
-def decimate(xs: list[float], ys: list[float], columns: int = PIXEL_COLUMNS):
+def decimate(xs, ys, columns: int = PIXEL_COLUMNS):
     """The points of a line that draw its picture: for x in order (rising or falling), the first,
     last, lowest and highest point of each of `columns` equal slices of the x range, in their order
     (M4), so every spike and step is still drawn. Lines of few points, or whose x goes back and
@@ -181,9 +186,13 @@ def decimate(xs: list[float], ys: list[float], columns: int = PIXEL_COLUMNS):
     column = np.minimum(((x - x[0]) / (x[-1] - x[0]) * columns).astype(np.int64), columns - 1)
     starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
     ends = np.r_[starts[1:], len(x)] - 1
-    # Sorted by slice, then by y: each slice's first entry is its lowest point, its last the highest.
-    by_value = np.lexsort((y, column))
-    keep = np.unique(np.concatenate([starts, ends, by_value[starts], by_value[ends]]))
+    # A slice's lowest and highest point: the first point of each slice that equals its minimum (maximum).
+    slice_of = np.cumsum(np.r_[False, column[1:] != column[:-1]])
+    extremes = []
+    for reduce in (np.minimum, np.maximum):
+        hits = np.flatnonzero(y == reduce.reduceat(y, starts)[slice_of])
+        extremes.append(hits[np.r_[True, slice_of[hits][1:] != slice_of[hits][:-1]]])
+    keep = np.unique(np.concatenate([starts, ends, *extremes]))
     return x[keep], y[keep]
 
 
@@ -203,22 +212,22 @@ def _short(text: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _jitter(values: list[float]) -> list[float]:
+def _jitter(values):
     """scatter_jitter's spread of points that share a value: a fixed pseudo-random offset of at most
     JITTER_FRACTION of the smallest gap between distinct values, so the same data draws the same picture."""
     import numpy as np
 
-    if not values:
+    if not len(values):
         return values
     distinct = np.unique(values)
     gap = float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
     offsets = np.random.default_rng(0).uniform(-JITTER_FRACTION, JITTER_FRACTION, len(values)) * gap
-    return (np.asarray(values) + offsets).tolist()
+    return np.asarray(values) + offsets
 
 
-def _moving_average(values: list[float], window: int) -> list[float]:
+def _moving_average(values, window: int):
     import numpy as np
 
     kernel = np.ones(window) / window
     padded = np.concatenate([np.full(window - 1, values[0]), values])
-    return list(np.convolve(padded, kernel, mode="valid"))
+    return np.convolve(padded, kernel, mode="valid")

@@ -49,13 +49,13 @@ def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple
     its own x values rather than borrowing another's."""
     import numpy as np
 
-    drawn, left_out = _within_line_limit([line for line in lines.lines if line.xs])
+    drawn, left_out = _within_line_limit([line for line in lines.lines if len(line.xs)])
     if not drawn:
         return "", ""
     notes = []
     if lines.categories:
         # Only the categories every line has: a value Mermaid would need elsewhere was never measured.
-        common = set.intersection(*({round(x) for x in line.xs} for line in drawn))
+        common = set.intersection(*(set(np.rint(line.xs).astype(int).tolist()) for line in drawn))
         shown = sorted(common)[:MERMAID_MAX_POINTS]
         if len(shown) < len(lines.categories):
             notes.append(f"Shown: the {len(shown)} of {len(lines.categories)} x values every line has.")
@@ -64,12 +64,12 @@ def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple
         grid = np.asarray(shown, dtype=float)
         x_axis = "[" + ", ".join(f'"{mermaid_text(lines.categories[position])}"' for position in shown) + "]"
     else:
-        low = min(min(line.xs) for line in drawn)
-        high = max(max(line.xs) for line in drawn)
+        low = float(min(line.xs.min() for line in drawn))
+        high = float(max(line.xs.max() for line in drawn))
         grid = _grid(drawn, low, high)
         x_axis = f"{_number(low, None)} --> {_number(high if high > low else low + 1, None)}"
         exact = all(np.isin(line.xs, grid).all() for line in drawn)
-        covering = all(min(line.xs) <= low and max(line.xs) >= high for line in drawn)
+        covering = all(line.xs.min() <= low and line.xs.max() >= high for line in drawn)
         if not exact:
             notes.append(f"Each line resampled to {len(grid)} points.")
         if not covering:
@@ -77,7 +77,7 @@ def mermaid_lines(plot: PlotData, lines: Lines, labels: dict[str, str]) -> tuple
     colours, legend, series = [], [], []
     for line in drawn:
         order = np.argsort(line.xs, kind="stable")
-        values = np.interp(grid, np.asarray(line.xs)[order], np.asarray(line.ys)[order])
+        values = np.interp(grid, line.xs[order], line.ys[order])
         if not np.isfinite(values).all():
             return "", "No text version: the values are too large for one."
         name, colour, _ = source_style(line.role, line.index, lines.sources)
@@ -105,7 +105,7 @@ def _grid(lines, low: float, high: float):
     epochs), else MERMAID_MAX_POINTS evenly spaced over the range."""
     import numpy as np
 
-    distinct = np.unique(np.concatenate([np.asarray(line.xs) for line in lines]))
+    distinct = np.unique(np.concatenate([line.xs for line in lines]))
     steps = np.diff(distinct)
     if len(distinct) <= MERMAID_MAX_POINTS and (len(steps) == 0 or np.allclose(steps, steps[0])):
         return distinct

@@ -137,7 +137,7 @@ def drawing_cost(plot: PlotData) -> tuple[bool, int]:
     size = 0
     for revision in plot.revisions.values():
         for ref in revision.files.values():
-            size += len(ref) if isinstance(ref, bytes) else _file_size(ref)
+            size += len(ref) if isinstance(ref, bytes) else _file_size(ref) if isinstance(ref, Path) else ref.size
     size += sum(len(series.ys) for series in plot.series)
     return plot.template in CONFUSION_TEMPLATES, size
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from bot.results.plot_tables import Table, parse_table
@@ -14,6 +13,8 @@ from bot.results.plots import PlotData, Series
 INDEX = "step"  # DVC's x when a plot names none: the row's position
 INFERRED_X = "dvc_inferred_x_value"
 INFERRED_Y = "dvc_inferred_y_value"
+# Templates that show values as names (classes, categories), which must keep their text ("1", not 1.0).
+NAMED_VALUE_TEMPLATES = {"confusion", "confusion_normalized", "bar_horizontal", "bar_horizontal_sorted"}
 
 
 @dataclass
@@ -38,11 +39,12 @@ def load_series(plot: PlotData) -> PlotData:
         return plot
     series, errors, axes = [], list(plot.errors), None
     header = plot.props.get("header", True)
+    numbers = plot.template not in NAMED_VALUE_TEMPLATES
     for role, revision in plot.revisions.items():
         tables = {}
         for source, ref in revision.files.items():
             try:
-                tables[source] = parse_table(source, ref.read_bytes() if isinstance(ref, Path) else ref, header)
+                tables[source] = parse_table(source, ref if isinstance(ref, bytes) else ref.read_bytes(), header, numbers)
             except (OSError, ValueError) as exc:
                 errors.append(f"{role} {source}: {exc}")
         try:

@@ -11,9 +11,23 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bot.results import BASE, HEAD, WORKSPACE
+from bot.workspace.git import blobs_at, read_blob
 from bot.workspace.repo import describe_error, is_absent
 
-FileRef = bytes | Path  # a file's content, or the path of the file on disk
+
+@dataclass(frozen=True)
+class GitBlob:
+    """A file git tracks at a revision, read where it is drawn."""
+    root: Path
+    oid: str
+    size: int
+
+    def read_bytes(self) -> bytes:
+        return read_blob(self.root, self.oid)
+
+
+# A file's content (as DVC reads it from its cache), the workspace file, or a git object.
+FileRef = bytes | Path | GitBlob
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ def _collect(repo: Any, revs: list[str], include: list[str], exclude: list[str])
     from dvc.utils.plots import group_definitions_by_id
 
     shown = {}
+    root = Path(repo.root_dir)  # while DVC reads a commit, its root_dir is that commit's tree
     for collected in repo.plots.collect(revs=revs, onerror=onerror_collect):
         for rev, content in collected.items():
             definitions = {
@@ -78,24 +93,28 @@ def _collect(repo: Any, revs: list[str], include: list[str], exclude: list[str])
                 if _selected(plot_id, include, exclude)
             }
             wanted = {source for inner_id, props in definitions.values() for source in infer_data_sources(inner_id, props)}
-            sources = content.get("sources", {}).get("data", {})
-            files, errors = {}, {}
-            for source in wanted & set(sources):
-                try:
-                    files[source] = _file(repo, rev, source)
-                except Exception as exc:  # noqa: BLE001 - a file DVC cannot give: noted on the plot
-                    errors[source] = exc
-            shown[rev] = (definitions, files, errors)
+            sources = sorted(wanted & set(content.get("sources", {}).get("data", {})))
+            shown[rev] = (definitions, *_files(repo, root, rev, sources))
     return shown
 
 
-def _file(repo: Any, rev: str, source: str) -> FileRef:
+def _files(repo: Any, root: Path, rev: str, sources: list[str]) -> tuple[dict[str, FileRef], dict[str, Exception]]:
+    """Each source's file in `rev`: the workspace's on disk, a commit's from git, and what DVC tracks
+    through DVC (its cache, or the remote). Only DVC's are read here: the rest is read where it is drawn."""
     if rev == WORKSPACE:
-        on_disk = Path(repo.root_dir, source)
-        if on_disk.is_file():
-            return on_disk  # read by the worker that draws it
-    with repo.dvcfs.open(source, "rb") as stream:
-        return stream.read()
+        files: dict[str, FileRef] = {source: root / source for source in sources if (root / source).is_file()}
+    else:
+        files = {source: GitBlob(root, oid, size) for source, (oid, size) in blobs_at(root, rev, sources).items()}
+    errors = {}
+    for source in sources:
+        if source in files:
+            continue
+        try:
+            with repo.dvcfs.open(source, "rb") as stream:
+                files[source] = stream.read()
+        except Exception as exc:  # noqa: BLE001 - a file DVC cannot give: noted on the plot
+            errors[source] = exc
+    return files, errors
 
 
 def _plots(shown: dict[str, Any]) -> list[PlotData]:
@@ -131,7 +150,7 @@ def _plots(shown: dict[str, Any]) -> list[PlotData]:
 
 
 def _content(ref: FileRef) -> bytes:
-    return ref.read_bytes() if isinstance(ref, Path) else ref
+    return ref if isinstance(ref, bytes) else ref.read_bytes()
 
 
 # The look of a custom template's first mark, in the built-in template that draws it.

@@ -41,6 +41,27 @@ def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout.strip()
 
 
+def blobs_at(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[str, int]]:
+    """path -> (blob id, size in bytes) of those of `paths` (relative to `root`) that git tracks at `sha`."""
+    if not paths:
+        return {}
+    listed = git(root, "ls-tree", "-z", "-l", sha, "--", *paths)
+    found = {}
+    for entry in filter(None, listed.split("\0")):
+        meta, _, path = entry.partition("\t")
+        _, kind, oid, size = meta.split()
+        if kind == "blob":
+            found[path] = (oid, int(size))
+    return found
+
+
+def read_blob(root: Path, oid: str) -> bytes:
+    done = subprocess.run(["git", "cat-file", "blob", oid], cwd=root, capture_output=True)
+    if done.returncode != 0:
+        raise OSError(f"git cat-file blob {oid}: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
 def find_repo_root(path: Path) -> Path:
     """The DVC project holding `path`, which must have a dvc.yaml: the git top level, or a folder
     below it made with `dvc init --subdir` (one project of a monorepo)."""
