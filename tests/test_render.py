@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,25 @@ def test_many_unchanged_rows_are_counted_past_a_thousand():
     assert "1501 unchanged metrics</summary>" in rendered
     assert "…and 501 more unchanged metrics, listed in report.json." in rendered
     assert "stable.m00999" in rendered and "stable.m01400" not in rendered
+
+
+def test_many_changed_rows_are_fitted_from_the_rows_shown_not_from_all(monkeypatch):
+    import bot.report.render as rendering
+
+    base = {"m.json": {f"moved.m{index:05d}": float(index) for index in range(20_000)}}
+    head = {"m.json": {name: value + 1 for name, value in base["m.json"].items()}}
+    report = replace(sample_report(), metrics=compare_metrics(base, head).rows)
+    drawn = []
+    real_render = rendering.render
+    monkeypatch.setattr(rendering, "render", lambda *args: drawn.append(args[3]) or real_render(*args))
+
+    fitted = render_within(report, 30_000, "the artifact")
+
+    assert len(fitted) <= 30_000 and "moved.m00000" in fitted
+    # 4 steps of detail, then halving from the 1,000 rows a report lists (not from the 20,000 it has).
+    shown = [detail.max_metric_rows for detail in drawn[4:]]
+    assert shown[0] == 500 and len(drawn) <= 4 + 10
+    assert f"moved.m{shown[-1] - 1:05d}" in fitted and f"moved.m{shown[-1]:05d}" not in fitted
 
 
 def test_size_budget_never_fails_even_when_tiny():

@@ -3,6 +3,7 @@ matrix per file and revision. The difference is coloured by meaning (better or w
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Iterable
 
 from bot.charts.figure import PANEL_IN, natural_key, new_figure
@@ -21,16 +22,16 @@ def confusion_matrices(plot: PlotData) -> tuple[list[str], dict[tuple[Source, st
     matrix: rows are the y field's classes, columns the x field's, as DVC's template lays them out."""
     import numpy as np
 
-    pairs: dict[tuple[Source, str], list[tuple[str, str]]] = {}
+    pairs: dict[tuple[Source, str], Counter[tuple[str, str]]] = {}
     for series in plot.series:
-        pairs.setdefault((series_source(series), series.role), []).extend(zip(map(str, series.ys), map(str, series.xs)))
-    classes = sorted({label for rows in pairs.values() for pair in rows for label in pair}, key=natural_key)
+        pairs.setdefault((series_source(series), series.role), Counter()).update(zip(map(str, series.ys), map(str, series.xs)))
+    classes = sorted({label for counts in pairs.values() for pair in counts for label in pair}, key=natural_key)
     index = {label: position for position, label in enumerate(classes)}
     matrices = {}
-    for key, rows in pairs.items():
+    for key, counts in pairs.items():
         matrix = np.zeros((len(classes), len(classes)))
-        for row_class, column_class in rows:
-            matrix[index[row_class], index[column_class]] += 1
+        for (row_class, column_class), count in counts.items():
+            matrix[index[row_class], index[column_class]] += count
         if plot.template == "confusion_normalized":  # each row sums to 1, as DVC's percent_of_y
             totals = matrix.sum(axis=1, keepdims=True)
             matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)

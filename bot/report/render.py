@@ -79,7 +79,8 @@ def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
     """Metric, Base, one column per extra baseline, Head, Change, Verdict, and the base branch's
     history where it was read."""
     baselines = sorted({name for row in rows for name in row.baselines})
-    with_history = any(sparkline(row.history, row.new) for row in rows)
+    sparklines = [sparkline(row.history, row.new) for row in rows]
+    with_history = any(sparklines)
     table = [
         [
             cell(f"{row.path}: {row.name}" if with_path else row.name),
@@ -88,9 +89,9 @@ def metrics_table(rows: list[MetricRow], with_path: bool) -> Markup:
             cell(format_value(row.new)),
             cell(format_change(row)),
             verdict_cell(row),
-            *([cell(sparkline(row.history, row.new))] if with_history else []),
+            *([cell(line)] if with_history else []),
         ]
-        for row in rows
+        for row, line in zip(rows, sparklines)
     ]
     headers = ["Metric", "Base", *(cell(name) for name in baselines), "Head", "Change", "Verdict"]
     headers += ["Base history → head"] if with_history else []
@@ -317,7 +318,7 @@ def render_within(
         if len(body) <= limit:
             return body
     # Still too long: keep as many changed rows as fit, halving until it does.
-    rows = len(report.metrics)
+    rows = min(len(report.metrics), steps[-1].max_metric_rows)
     while rows > 0:
         rows //= 2
         detail = replace(steps[-1], max_metric_rows=rows, omitted=[*steps[-1].omitted, "some changed metrics", where_full])
