@@ -156,7 +156,7 @@ def build_huge_project(root: Path) -> Path:
 
 def _cache_key() -> str:
     here = Path(__file__).resolve().parent
-    sources = [here / "cases.py", here.parent / "bot" / "workspace" / "demo.py"]
+    sources = [*sorted(here.glob("*.py")), here.parent / "bot" / "workspace" / "demo.py"]
     return hashlib.sha1(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
 
 

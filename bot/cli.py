@@ -102,6 +102,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     report.add_argument("--history", metavar="N", default=environ.get("MRBOT_HISTORY"),
                         help="read the metrics of the base branch's last N commits for trends and `auto` "
                         "thresholds; 0 turns it off (default: history in .mrbot.yml, else 10)")
+    report.add_argument("--exp-set", dest="exp_sets", action="append", default=[], metavar="PARAM=V1,V2",
+                        help="run a hyperparameter search: every combination of the values given (repeat for "
+                        "more params) as a DVC experiment, shown in the report (see docs/experiments.md)")
     report.add_argument("--push", action="store_true", default=bool(_env_flag(environ, "MRBOT_PUSH")),
                         help="`dvc push` what dvc repro built to the default remote (MRBOT_PUSH=true)")
     _add_forge_options(report, environ)
@@ -268,6 +271,7 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         push=args.push,
         base_repro=args.base_repro,
         history=_history(args.history),
+        exp_sets=tuple(args.exp_sets),
         secrets=tuple(secret_values(environ)),
     )
     try:

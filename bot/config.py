@@ -16,9 +16,11 @@ from bot.compare.splits import DEFAULT_SPLITS, Splits
 from bot.errors import BadInput, brief
 from bot.report.model import check_report_id
 from bot.workspace.baseline import MERGE_BASE, PREFERENCES
+from bot.workspace.experiments import ExperimentPlan, parse_plan
 
 DEFAULT_FILE = ".mrbot.yml"
-_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots", "base", "history", "splits", "baselines"}
+_TOP_LEVEL_KEYS = {"id", "fail_on_regression", "template", "metrics", "plots", "base", "history", "splits", "baselines",
+                   "experiments"}
 DEFAULT_HISTORY = 10
 MAX_HISTORY = 1000
 MAX_BASELINES = 5
@@ -38,6 +40,7 @@ class Config:
     history: int = DEFAULT_HISTORY  # first-parent commits of the base branch read for trend and noise
     splits: Splits = DEFAULT_SPLITS
     baselines: dict[str, str] = field(default_factory=dict)  # name -> revision, shown beside the base
+    experiments: ExperimentPlan | None = None  # a hyperparameter search to run or report
 
 
 def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
@@ -94,6 +97,7 @@ def parse_config(raw: Any, source: str, base_dir: Path) -> Config:
         history=check_history(raw.get("history", DEFAULT_HISTORY), f"{source}: history"),
         splits=_splits(raw.get("splits", DEFAULT_SPLITS), source),
         baselines=_baselines(raw.get("baselines") or {}, source),
+        experiments=parse_plan(raw.get("experiments"), source),
         fail_on_regression=fail,
         template=(base_dir / template) if template else None,
         metric_rules=_metric_rules(raw.get("metrics") or {}, source),

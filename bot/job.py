@@ -13,23 +13,39 @@ from typing import Callable
 
 from bot import __version__
 from bot.charts.chart import Chart
+from bot.charts.experiments import search_plot
 from bot.charts.pool import ChartRenderer
 from bot.charts.trend import trend_plot
 from bot.ci.context import LOCAL, Context
 from bot.ci.folds import LogFolds
-from bot.compare.diff import compare_params
+from bot.compare.diff import MetricRule, compare_params
+from bot.compare.experiments import Ranking, rank
 from bot.compare.judge import gap_json, judge
 from bot.config import Config, load_config
 from bot.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_PIPELINE_FAILED, BadInput
 from bot.masking import secret_values
+from bot.report.experiments import experiments_json
 from bot.report.model import PIPELINE_FAILED, Report, RevisionInfo, check_report_id
 from bot.report.pipeline import SectionInputs, pipeline_section
 from bot.results import BASE, HEAD
+from bot.results.experiments import FAILED, Experiment, read_experiments
 from bot.results.history import History, read_history, read_metrics_at
 from bot.results.plots import read_plots
 from bot.results.values import Results, read_values
 from bot.workspace import git
 from bot.workspace.baseline import Baseline, choose_baseline
+from bot.workspace.experiments import (
+    GIT_REMOTE,
+    RUN,
+    ExperimentPlan,
+    Ran,
+    check_grid,
+    fetch_remote,
+    head_params,
+    push_experiments,
+    run_grid,
+    search_plan,
+)
 from bot.workspace.recorded import compare as compare_recorded
 from bot.workspace.repo import MISSING_FROM_STORAGE, open_repo
 from bot.workspace.run import BaseRun, StepOptions, WorkspaceRun, pending_stages, reproduce_base, run_steps
@@ -51,6 +67,7 @@ class ReportOptions:
     push: bool = False
     base_repro: bool = False
     history: int | None = None  # None: as .mrbot.yml says
+    exp_sets: tuple[str, ...] = ()  # --exp-set PARAM=V1,V2: a grid that replaces .mrbot.yml's
     # Secret values to mask (the CLI's, from the environ it was given); None: os.environ's.
     secrets: tuple[str, ...] | None = None
     # Where the pipeline's output is streamed (default: the job's stderr); tests watch it here.
@@ -170,6 +187,8 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
     # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
     with ChartRenderer() as renderer, open_repo(root) as repo:
+        plan = search_plan(config.experiments, options.exp_sets)
+        chosen = check_grid(plan, head_params(repo), "experiments") if plan and plan.source == RUN else []
         folds = LogFolds(context.forge)
         run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo, folds)
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
@@ -194,11 +213,16 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         # are still drawn.
         beside = _beside(repo, root, config, options, baseline, results) if complete else Beside()
         report = build_report(results, config, baseline, head, [], fail_on_regression, beside)
+        pending_search = list
+        if plan and complete:
+            ranking = run_search(repo, root, plan, chosen, head.sha, secrets, report, results, config.metric_rules)
+            if ranking and (plot := search_plot(ranking)):
+                pending_search = renderer.start([plot], options.out_dir, revision_labels(base, head))
         trend = trend_plot(report.metrics)
         pending_trend = renderer.start([trend], options.out_dir, revision_labels(base, head)) if trend else list
         from bot.report.bundle import write_bundle
 
-        report.charts = pending_charts() + pending_trend()
+        report.charts = pending_charts() + pending_trend() + pending_search()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
     report.pipeline = pipeline_section(
@@ -208,6 +232,32 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     template = options.template or config.template
     markdown = write_bundle(report, options.out_dir, template)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
+
+
+def run_search(repo, root: Path, plan: ExperimentPlan, chosen: list[dict[str, str]], head_sha: str,
+               secrets: list[str], report: Report, results: Results, rules: list[MetricRule]) -> Ranking | None:
+    """Run the grid (or fetch the head's pushed experiments), rank them and put them in the report."""
+    ran: list[Ran] = []
+    files = (sorted(results.metrics[HEAD]), sorted(results.params[HEAD]))
+    if plan.source == RUN:
+        ran = run_grid(root, chosen, plan.jobs, secrets)
+        found = read_experiments(repo, root, head_sha, *files, {one.rev for one in ran if one.rev})
+    else:
+        fetch_remote(repo, head_sha)
+        found = read_experiments(repo, root, head_sha, *files)
+        if not found:
+            report.warnings.append(f"experiments from remote: {GIT_REMOTE} has no experiment of the head {head_sha[:8]}; "
+                                   "push them with `dvc exp push origin`")
+            return None
+    found += [Experiment(f"failed-{index + 1}", "", dict(one.assignments), {}, FAILED, one.error, one.tail)
+              for index, one in enumerate(ran) if not one.rev]
+    if plan.push and (names := [experiment.name for experiment in found if experiment.rev]):
+        report.warnings += [warning] if (warning := push_experiments(repo, names)) else []
+    base = {name: value for values in results.metrics[BASE].values() for name, value in values.items()}
+    moved = [row.name for row in report.metrics if row.change]
+    ranking = rank(found, base, rules, plan.metrics, moved, plan.sort)
+    report.experiments, report.experiment_view = experiments_json(ranking)
+    return ranking
 
 
 def _beside(repo, root: Path, config: Config, options: ReportOptions, baseline: Baseline, results: Results) -> Beside:

@@ -19,7 +19,7 @@ from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_e
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
 EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
-DOCS = ROOT / "docs" / "github.md"
+DOCS = [ROOT / "docs" / "github.md", ROOT / "docs" / "experiments.md"]
 TOKEN = "ghs_ActionTestTokenThatMustNeverLeak0001"
 
 
@@ -32,7 +32,8 @@ def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[s
 
 def docs_workflows(tmp_path: Path) -> list[Path]:
     """The docs' YAML blocks that are whole workflows, each written to a file."""
-    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    blocks = [block for document in DOCS
+              for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)]
     paths = []
     for index, block in enumerate(blocks):
         if "jobs" in (yaml.safe_load(block) or {}):
@@ -56,7 +57,7 @@ def test_action_yml_is_a_valid_docker_action_on_a_prebuilt_image():
 
 def test_example_and_documented_workflows_are_valid(tmp_path):
     documented = docs_workflows(tmp_path)
-    assert len(EXAMPLES) == 4 and len(documented) == 4
+    assert len(EXAMPLES) == 5 and len(documented) == 5
     done = check_jsonschema("vendor.github-workflows", *EXAMPLES, *documented)
     assert done.returncode == 0, done.stdout + done.stderr
     # The docs show the examples (comments aside): the two cannot drift apart.

@@ -12,6 +12,8 @@ from typing import Any
 from bot.charts.bars import bar_figure, bar_values
 from bot.charts.chart import Chart
 from bot.charts.confusion import confusion_figures
+from bot.charts.experiments import TEMPLATE as SEARCH_TEMPLATE
+from bot.charts.experiments import search_figure
 from bot.charts.figure import save
 from bot.charts.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
 from bot.charts.lines import line_figure, plot_lines
@@ -77,6 +79,10 @@ def draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
 
 def _draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
     drawing = Drawing(notes=list(plot.errors))
+    if plot.template == SEARCH_TEMPLATE:
+        drawing.figures = [(plot.title, search_figure(plot))]
+        drawing.mermaid_caption = "The experiments table above has the same numbers."
+        return drawing
     present = {series.role for series in plot.series}
     drawing.notes += [f"no data in {role} ({labels[role]})" for role in (BASE, HEAD) if role not in present]
     if not plot.series:

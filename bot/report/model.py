@@ -11,6 +11,21 @@ from typing import Any
 from bot.charts.chart import Chart
 from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
 from bot.errors import BadInput
+from bot.report.checks import (
+    BOOL,
+    NUMBER,
+    OPTIONAL_INT,
+    STR,
+    choice,
+    is_type,
+    list_of,
+    matching,
+    object_of,
+    optional_float,
+    positive_int_or_null,
+    scalar,
+)
+from bot.report.experiments import experiments_from_json
 from bot.workspace.baseline import EXPLICIT, KINDS
 
 SCHEMA_VERSION = 1
@@ -62,6 +77,10 @@ class Report:
     baselines: dict[str, dict[str, str]] = field(default_factory=dict)
     # Train-test gaps of paired metrics: [{"name", "train", "test", "base", "head", "grew"}].
     gaps: list[dict[str, Any]] = field(default_factory=list)
+    # The head's DVC experiments, best first ({"name", "rev", "params", "metrics", "status", "best"}),
+    # and how the section shows them (report/experiments.py).
+    experiments: list[dict[str, Any]] = field(default_factory=list)
+    experiment_view: dict[str, Any] = field(default_factory=dict)
     # Set by `mrbot publish` when the bundle was built by a fork's code; never read from report.json.
     built_by_fork: bool = False
 
@@ -97,6 +116,8 @@ def to_json(report: Report) -> dict[str, Any]:
             for chart in report.charts
         ],
         "warnings": report.warnings,
+        "experiments": report.experiments,
+        "experiment_view": report.experiment_view,
         "target": report.target,
         "pipeline": report.pipeline,
     }
@@ -138,35 +159,36 @@ def from_json(data: Any, source: str) -> Report:
             MetricRow(
                 path=str(row["path"]),
                 name=str(row["name"]),
-                old=_scalar(row.get("old")),
-                new=_scalar(row.get("new")),
-                change=_optional_float(row.get("change")),
-                change_pct=_optional_float(row.get("change_pct")),
+                old=scalar(row.get("old")),
+                new=scalar(row.get("new")),
+                change=optional_float(row.get("change")),
+                change_pct=optional_float(row.get("change_pct")),
                 direction="lower" if row.get("direction") == "lower" else "higher",
-                verdict=_choice(row.get("verdict"), VERDICT_ORDER, "metrics[].verdict"),
+                verdict=choice(row.get("verdict"), VERDICT_ORDER, "metrics[].verdict"),
                 note=str(row.get("note", "")),
                 history=_history_values(row.get("history")),
-                noise=_optional_float(row.get("noise")),
+                noise=optional_float(row.get("noise")),
                 within_noise=row.get("within_noise") is True,
-                split=_choice(row.get("split", ""), ("", "train", "test"), "metrics[].split"),
+                split=choice(row.get("split", ""), ("", "train", "test"), "metrics[].split"),
                 judged=row.get("judged", True) is not False,
-                baselines={_baseline_name(name): _scalar(value) for name, value in dict(row.get("baselines") or {}).items()},
+                baselines={_baseline_name(name): scalar(value) for name, value in dict(row.get("baselines") or {}).items()},
             )
             for row in data["metrics"]
         ]
         params = [
-            ParamRow(str(row["path"]), str(row["name"]), _scalar(row.get("old")), _scalar(row.get("new")))
+            ParamRow(str(row["path"]), str(row["name"]), scalar(row.get("old")), scalar(row.get("new")))
             for row in data["params"]
         ]
         charts = [_chart(plot) for plot in data["plots"]]
-        counts = {_choice(k, VERDICT_ORDER, "counts"): int(v) for k, v in dict(data.get("counts", {})).items()}
+        counts = {choice(k, VERDICT_ORDER, "counts"): int(v) for k, v in dict(data.get("counts", {})).items()}
+        experiments, experiment_view = experiments_from_json(data.get("experiments"), data.get("experiment_view"))
         return Report(
             base=base,
             head=head,
             metrics=metrics,
             params=params,
             charts=charts,
-            verdict=_choice(data["verdict"], OVERALL_VERDICTS, "verdict"),
+            verdict=choice(data["verdict"], OVERALL_VERDICTS, "verdict"),
             summary=str(data["summary"]),
             counts=counts,
             report_id=check_report_id(str(data.get("id", "default")), f"{source}: id"),
@@ -179,6 +201,8 @@ def from_json(data: Any, source: str) -> Report:
             history=[_HISTORY_COMMIT(commit, "history[]") for commit in data.get("history") or []],
             baselines={_baseline_name(name): _HISTORY_COMMIT(rev, "baselines") for name, rev in dict(data.get("baselines") or {}).items()},
             gaps=[_GAP(gap, "gaps[]") for gap in data.get("gaps") or []],
+            experiments=experiments,
+            experiment_view=experiment_view,
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BadInput(f"{source}: invalid mrbot report ({exc}); regenerate it with `mrbot report --out`") from None
@@ -233,78 +257,45 @@ def _mermaid(text: str) -> str:
 # default). A missing key gets its default, as the templates read most keys without .get(); an
 # unknown key is dropped rather than refused, so a bundle from a newer mrbot still posts, and no
 # unchecked value reaches a template.
-def _is(*types: type, name: str) -> Any:
-    def check(value: Any, where: str) -> Any:
-        # bool is an int to isinstance; true is not a number of files
-        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-            raise ValueError(f"{where} is not {name}")
-        return value
-    return check
-
-
-_STR = _is(str, name="a string")
-_BOOL = _is(bool, name="true or false")
-_NUMBER = _is(int, float, name="a number")
-_OPTIONAL_INT = _is(int, type(None), name="an integer or null")
-
-
-def _list_of(item: Any) -> Any:
-    def check(value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise ValueError(f"{where} is not a list")
-        return [item(element, f"{where}[{index}]") for index, element in enumerate(value)]
-    return check
-
-
-def _object(spec: dict[str, tuple[Any, Any]], optional: bool = False) -> Any:
-    def check(value: Any, where: str) -> dict[str, Any] | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, dict):
-            raise ValueError(f"{where} is not an object{' or null' if optional else ''}")
-        return {key: test(value.get(key, default), f"{where}.{key}") for key, (test, default) in spec.items()}
-    return check
-
-
-_STRINGS = _list_of(_STR)
-_TRANSFER = _object({
-    "remote": (_STR, ""), "files": (_is(int, name="an integer"), 0), "seconds": (_NUMBER, 0.0),
-    "time": (_STR, ""), "note": (_STR, ""), "to_rebuild": (_STRINGS, []),
+_STRINGS = list_of(STR)
+_TRANSFER = object_of({
+    "remote": (STR, ""), "files": (is_type(int, name="an integer"), 0), "seconds": (NUMBER, 0.0),
+    "time": (STR, ""), "note": (STR, ""), "to_rebuild": (_STRINGS, []),
 }, optional=True)
-_PIPELINE = _object({
-    "failed": (_STR, ""),
-    "failure": (_object({
-        "step": (_STR, ""), "stage": (_STR, ""), "exit_code": (_OPTIONAL_INT, None), "message": (_STR, ""),
+_PIPELINE = object_of({
+    "failed": (STR, ""),
+    "failure": (object_of({
+        "step": (STR, ""), "stage": (STR, ""), "exit_code": (OPTIONAL_INT, None), "message": (STR, ""),
     }, optional=True), None),
-    "log_tail": (_STR, ""),
-    "ran_pipeline": (_BOOL, False),
-    "stages": (_list_of(_object({
-        "name": (_STR, ""), "status": (_STR, ""), "status_text": (_STR, ""), "seconds": (_NUMBER, 0.0),
-        "time": (_STR, ""), "reasons": (_STRINGS, []), "why": (_STR, ""),
+    "log_tail": (STR, ""),
+    "ran_pipeline": (BOOL, False),
+    "stages": (list_of(object_of({
+        "name": (STR, ""), "status": (STR, ""), "status_text": (STR, ""), "seconds": (NUMBER, 0.0),
+        "time": (STR, ""), "reasons": (_STRINGS, []), "why": (STR, ""),
     })), []),
     "pull": (_TRANSFER, None),
     "push": (_TRANSFER, None),
-    "data_changes": (_list_of(_object({
-        "path": (_STR, ""), "change": (_STR, ""), "old_size": (_OPTIONAL_INT, None), "new_size": (_OPTIONAL_INT, None),
-        "old_files": (_OPTIONAL_INT, None), "new_files": (_OPTIONAL_INT, None), "old": (_STR, ""), "new": (_STR, ""),
+    "data_changes": (list_of(object_of({
+        "path": (STR, ""), "change": (STR, ""), "old_size": (OPTIONAL_INT, None), "new_size": (OPTIONAL_INT, None),
+        "old_files": (OPTIONAL_INT, None), "new_files": (OPTIONAL_INT, None), "old": (STR, ""), "new": (STR, ""),
     })), []),
-    "stale_warning": (_STR, ""),
+    "stale_warning": (STR, ""),
     "stale_outputs": (_STRINGS, []),
-    "base": (_object({
-        "reproduced": (_BOOL, False), "note": (_STR, ""), "log_tail": (_STR, ""), "seconds": (_NUMBER, 0.0),
+    "base": (object_of({
+        "reproduced": (BOOL, False), "note": (STR, ""), "log_tail": (STR, ""), "seconds": (NUMBER, 0.0),
     }), {}),
-    "seconds": (_object({key: (_NUMBER, 0.0) for key in ("pull", "repro", "push", "total")}), {}),
-    "total_time": (_STR, ""),
-    "summary": (_STR, ""),
-    "show": (_BOOL, True),  # what report.md.j2 assumes when a report has no "show"
+    "seconds": (object_of({key: (NUMBER, 0.0) for key in ("pull", "repro", "push", "total")}), {}),
+    "total_time": (STR, ""),
+    "summary": (STR, ""),
+    "show": (BOOL, True),  # what report.md.j2 assumes when a report has no "show"
 })
 
 
 def _baseline_kind(value: Any, where: str) -> str:
-    return _choice(value, KINDS, where)
+    return choice(value, KINDS, where)
 
 
-_BASELINE = _object({"kind": (_baseline_kind, EXPLICIT), "ahead": (_OPTIONAL_INT, None), "branch": (_STR, "")})
+_BASELINE = object_of({"kind": (_baseline_kind, EXPLICIT), "ahead": (OPTIONAL_INT, None), "branch": (STR, "")})
 
 
 def _commit_sha(value: Any, where: str) -> str:
@@ -313,11 +304,11 @@ def _commit_sha(value: Any, where: str) -> str:
     return value
 
 
-_HISTORY_COMMIT = _object({"sha": (_commit_sha, None), "rev": (_STR, "")})
-_OPTIONAL_NUMBER = _is(int, float, type(None), name="a number or null")
-_GAP = _object({
-    "name": (_STR, ""), "train": (_STR, ""), "test": (_STR, ""),
-    "base": (_OPTIONAL_NUMBER, None), "head": (_OPTIONAL_NUMBER, None), "grew": (_BOOL, False),
+_HISTORY_COMMIT = object_of({"sha": (_commit_sha, None), "rev": (STR, "")})
+_OPTIONAL_NUMBER = is_type(int, float, type(None), name="a number or null")
+_GAP = object_of({
+    "name": (STR, ""), "train": (STR, ""), "test": (STR, ""),
+    "base": (_OPTIONAL_NUMBER, None), "head": (_OPTIONAL_NUMBER, None), "grew": (BOOL, False),
 })
 _BASELINE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
@@ -328,32 +319,14 @@ def _baseline_name(name: Any) -> str:
     return name
 
 
-def _pattern(regex: str, name: str, limit: int) -> Any:
-    compiled = re.compile(regex)
-
-    def check(value: Any, where: str) -> str:
-        if not isinstance(value, str) or len(value) > limit or not compiled.fullmatch(value):
-            raise ValueError(f"{where} is not {name}")
-        return value
-    return check
-
-
-def _positive_int_or_null(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{where} is not a positive integer or null")
-    return value
-
-
 # Where the bundle says it is going; the publishing run's CI context decides, and refuses a mismatch.
-_TARGET = _object({
-    "forge": (_pattern(r"local|github|gitlab", "a known forge", 10), "local"),
-    "repository": (_pattern(r"([A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+|", "owner/name", 200), ""),
-    "project_id": (_pattern(r"[0-9]*", "a number", 20), ""),
-    "number": (_positive_int_or_null, None),
-    "head_sha": (_pattern(r"([0-9a-f]{7,64})?", "a commit sha", 64), ""),
-    "run_url": (_pattern(r"(https?://[^\s<>\"'`]+)?", "an http(s) URL", 500), ""),
+_TARGET = object_of({
+    "forge": (matching(r"local|github|gitlab", "a known forge", 10), "local"),
+    "repository": (matching(r"([A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+|", "owner/name", 200), ""),
+    "project_id": (matching(r"[0-9]*", "a number", 20), ""),
+    "number": (positive_int_or_null, None),
+    "head_sha": (matching(r"([0-9a-f]{7,64})?", "a commit sha", 64), ""),
+    "run_url": (matching(r"(https?://[^\s<>\"'`]+)?", "an http(s) URL", 500), ""),
 })
 
 
@@ -366,7 +339,7 @@ def _history_values(raw: Any) -> tuple[float | None, ...] | None:
         return None
     if not isinstance(raw, list):
         raise ValueError("metrics[].history is not a list")
-    return tuple(_optional_float(value) for value in raw)
+    return tuple(optional_float(value) for value in raw)
 
 
 def _baseline(raw: Any) -> dict[str, Any]:
@@ -375,19 +348,3 @@ def _baseline(raw: Any) -> dict[str, Any]:
 
 def _pipeline(raw: Any) -> dict[str, Any]:
     return _PIPELINE(raw, "pipeline") if raw else {}  # {}: mrbot did not run the pipeline
-
-
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{where} has unknown value {value!r}")
-    return value

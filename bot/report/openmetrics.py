@@ -49,6 +49,12 @@ def openmetrics_text(report: Report) -> str:
             f"# HELP {name} {_escape_help(_describe(row))}",
             f"{name} {format_number(row.new)}",
         ]
+    best = next((run for run in report.experiments if run.get("best")), None)
+    for metric, value in (best or {}).get("metrics", {}).items():
+        if is_number(value):
+            name = _unique(metric_name(f"best_experiment_{metric}"), taken)
+            described = _escape_help(f"{metric} of the best experiment, {best['name']}")
+            lines += [f"# TYPE {name} gauge", f"# HELP {name} {described}", f"{name} {format_number(value)}"]
     return "\n".join([*lines, "# EOF"]) + "\n"
 
 

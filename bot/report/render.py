@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED, MetricRow, ParamRow
 from bot.errors import BadInput
+from bot.report.experiments import experiments_section
 from bot.report.markdown import code_block, escape, escape_prose
 from bot.report.model import PIPELINE_FAILED, Report
 from bot.report.trend import sparkline
@@ -249,6 +250,10 @@ def template_context(
         "baselines": report.baselines,
         "baseline_note": baseline_note(report.baseline),
         "built_by_fork": report.built_by_fork,
+        "experiments_section": experiments_section(
+            report.experiments, report.experiment_view, {row.name: row.old for row in report.metrics},
+            format_value, format_change,
+        ),
     }
 
 

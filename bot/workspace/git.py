@@ -55,6 +55,32 @@ def blobs_at(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[str, int
     return found
 
 
+def read_files_at(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
+    """(commit, path relative to `root`) -> the file's bytes in that commit, None where git has no such
+    file there; one `git cat-file --batch` for all of them."""
+    if not wanted:
+        return {}
+    request = "".join(f"{sha}:./{path}\n" for sha, path in wanted).encode()
+    done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
+    if done.returncode != 0:
+        raise OSError(f"git cat-file --batch: {done.stderr.decode(errors='replace').strip()}")
+    found: dict[tuple[str, str], bytes | None] = {}
+    output, offset = done.stdout, 0
+    for key in wanted:
+        end = output.index(b"\n", offset)
+        header = output[offset:end].split()
+        offset = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[key] = output[offset:offset + size]
+            offset += size + 1
+        else:  # "<name> missing", or a tree
+            found[key] = None
+            if len(header) == 3:
+                offset += int(header[2]) + 1
+    return found
+
+
 def read_blob(root: Path, oid: str) -> bytes:
     done = subprocess.run(["git", "cat-file", "blob", oid], cwd=root, capture_output=True)
     if done.returncode != 0:
