@@ -33,12 +33,12 @@ def read_experiments(repo: Any, root: Path, head_sha: str, metric_files: list[st
     `metric_files`, `param_files`: the head's, relative to `root`."""
     listed = [(name, sha) for entries in repo.experiments.ls(rev=[head_sha]).values() for name, sha in entries
               if sha and (revs is None or sha in revs)]
-    files = read_files_at(root, [(sha, path) for _, sha in listed for path in (*metric_files, *param_files)])
     try:
-        return [Experiment(name, sha, _flat({path: _parse(path, files[(sha, path)]) for path in param_files}),
-                           _flat({path: _parse(path, files[(sha, path)]) for path in metric_files}))
+        files = read_files_at(root, [(sha, f"./{path}") for _, sha in listed for path in (*metric_files, *param_files)])
+        return [Experiment(name, sha, _flat({path: _parse(path, files[(sha, f"./{path}")]) for path in param_files}),
+                           _flat({path: _parse(path, files[(sha, f"./{path}")]) for path in metric_files}))
                 for name, sha in listed]
-    except (LookupError, ValueError):  # a file git does not hold (DVC's cache does) or DVC reads otherwise
+    except (LookupError, ValueError, OSError):  # a file git does not hold (DVC's cache does) or DVC reads otherwise
         return _through_dvc(repo, head_sha, revs)
 
 

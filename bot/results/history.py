@@ -73,7 +73,10 @@ def read_metrics_at(repo: Any, root: Path, shas: list[str], paths: list[str]) ->
     top = Path(git.git(root, "rev-parse", "--show-toplevel"))
     prefix = PurePosixPath(root.resolve().relative_to(top.resolve()).as_posix())
     in_git = {path: str(prefix / path) for path in paths}  # DVC names files from the project's folder
-    blobs = _cat_files(root, [(sha, in_git[path]) for sha in shas for path in paths])
+    try:
+        blobs = git.read_files_at(root, [(sha, in_git[path]) for sha in shas for path in paths])
+    except OSError:  # DVC's API reads every commit instead
+        blobs = {}
     found: dict[str, Metrics | None] = {}
     parsed: dict[tuple[str, bytes], Metrics | None] = {}  # a file unchanged between commits is parsed once
     for sha in shas:
@@ -83,26 +86,6 @@ def read_metrics_at(repo: Any, root: Path, shas: list[str], paths: list[str]) ->
         else:
             found[sha] = _through_dvc(repo, sha)
     return found
-
-
-def _cat_files(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
-    """(sha, path) -> the file's bytes in that commit, for those git has; one git process for all."""
-    if not wanted:
-        return {}
-    request = "".join(f"{sha}:{path}\n" for sha, path in wanted).encode()
-    done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
-    if done.returncode != 0:
-        return {}
-    output, offset, blobs = done.stdout, 0, {}
-    for key in wanted:
-        end = output.index(b"\n", offset)
-        header = output[offset:end].split()
-        offset = end + 1
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            blobs[key] = output[offset:offset + size]
-            offset += size + 1
-    return blobs
 
 
 def _parse_all(contents: dict[str, bytes], parsed: dict[tuple[str, bytes], Metrics | None]) -> Metrics | None:

@@ -56,11 +56,12 @@ def blobs_at(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[str, int
 
 
 def read_files_at(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
-    """(commit, path relative to `root`) -> the file's bytes in that commit, None where git has no such
-    file there; one `git cat-file --batch` for all of them."""
+    """(commit, path) -> the file's bytes in that commit, None where git has no such file there; one
+    `git cat-file --batch` for all of them. A path is from the top of the repository, or from `root`
+    when it starts with ./ (git's own rule)."""
     if not wanted:
         return {}
-    request = "".join(f"{sha}:./{path}\n" for sha, path in wanted).encode()
+    request = "".join(f"{sha}:{path}\n" for sha, path in wanted).encode()
     done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
     if done.returncode != 0:
         raise OSError(f"git cat-file --batch: {done.stderr.decode(errors='replace').strip()}")
