@@ -41,27 +41,36 @@ def commit_base_and_head(root: Path, write_base, write_head, head_params: str) -
 
 
 def build_scale_project(root: Path) -> Path:
-    """Base on main, head on branch pr: 1% of metrics changed, every curve shifted."""
+    """10,000 metrics and 20 plots of 10,000 points: base on main, head on branch pr."""
+    return build_curves_project(root, groups=SCALE_METRICS // 100, plots=SCALE_PLOTS, points=SCALE_POINTS)
+
+
+def build_huge_project(root: Path) -> Path:
+    """50,000 metrics and 100 plots of 100,000 points: base on main, head on branch pr."""
+    return build_curves_project(root, groups=HUGE_METRIC_GROUPS, plots=HUGE_PLOTS, points=HUGE_POINTS)
+
+
+def build_curves_project(root: Path, groups: int, plots: int, points: int) -> Path:
+    """`groups` of 100 metrics and `plots` CSV curves of `points` rows; head moves 1% of the metrics
+    (10 in every tenth group) and shifts every curve."""
     from dvc.repo import Repo
 
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     Repo.init(str(root)).close()
-    plots = "".join(f"  - curves/c{i:02d}.csv:\n      x: step\n      y: value\n" for i in range(SCALE_PLOTS))
-    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nplots:\n" + plots)
+    listed = "".join(f"  - curves/c{i:03d}.csv:\n      x: step\n      y: value\n" for i in range(plots))
+    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nplots:\n" + listed)
     (root / "params.yaml").write_text("lr: 0.1\n")
+    steps = [f"{step}," for step in range(points)]
 
     def write(shift: float) -> None:
-        groups = {f"group{g:03d}": {f"m{m:03d}": round(g + m / 1000, 4) for m in range(100)} for g in range(100)}
-        if shift:
-            for g in range(0, 100, 10):
-                for m in range(10):
-                    groups[f"group{g:03d}"][f"m{m:03d}"] += shift
-        (root / "metrics.json").write_text(json.dumps(groups))
+        values = {f"group{g:03d}": {f"m{m:03d}": round(g + m / 1000 + (shift if g % 10 == 0 and m < 10 else 0), 4)
+                                    for m in range(100)} for g in range(groups)}
+        (root / "metrics.json").write_text(json.dumps(values))
         (root / "curves").mkdir(exist_ok=True)
-        for i in range(SCALE_PLOTS):
-            rows = "".join(f"{step},{1 / (step + 1) + shift:.6f}\n" for step in range(SCALE_POINTS))
-            (root / "curves" / f"c{i:02d}.csv").write_text("step,value\n" + rows)
+        for i in range(plots):
+            curve = (f"{1 / (step + 1) + shift + (step % 97) / 1e4:.6f}\n" for step in range(points))
+            (root / "curves" / f"c{i:03d}.csv").write_text("step,value\n" + "".join(map(str.__add__, steps, curve)))
 
     return commit_base_and_head(root, lambda: write(0.0), lambda: write(0.05), "lr: 0.2\n")
 
@@ -128,30 +137,6 @@ def build_real_project(root: Path) -> Path:
         figure.savefig(root / "eval" / "importance.png", metadata={"Software": None})
 
     return commit_base_and_head(root, lambda: write(0.6), lambda: write(0.7), "train:\n  n_est: 100\n")
-
-
-def build_huge_project(root: Path) -> Path:
-    """50,000 metrics and 100 plots of 100,000 points: base on main, head on branch pr."""
-    from dvc.repo import Repo
-
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    Repo.init(str(root)).close()
-    plots = "".join(f"  - curves/c{i:03d}.csv:\n      x: step\n      y: value\n" for i in range(HUGE_PLOTS))
-    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nplots:\n" + plots)
-    (root / "params.yaml").write_text("lr: 0.1\n")
-    steps = [f"{step}," for step in range(HUGE_POINTS)]
-
-    def write(shift: float) -> None:
-        groups = {f"group{g:03d}": {f"m{m:03d}": round(g + m / 1000 + (shift if m < 2 else 0), 4) for m in range(100)}
-                  for g in range(HUGE_METRIC_GROUPS)}
-        (root / "metrics.json").write_text(json.dumps(groups))
-        (root / "curves").mkdir(exist_ok=True)
-        for i in range(HUGE_PLOTS):
-            values = (f"{1 / (step + 1) + shift + (step % 97) / 1e4:.6f}\n" for step in range(HUGE_POINTS))
-            (root / "curves" / f"c{i:03d}.csv").write_text("step,value\n" + "".join(map(str.__add__, steps, values)))
-
-    return commit_base_and_head(root, lambda: write(0.0), lambda: write(0.05), "lr: 0.2\n")
 
 
 def _cache_key() -> str:
