@@ -15,6 +15,7 @@ from bot.charts.chart import Chart
 from bot.charts.draw import CONFUSION_TEMPLATES, render_chart
 from bot.charts.figure import LINE_MARGINS, new_figure, save
 from bot.results.plots import PlotData
+from bot.workspace.processes import fork_is_safe
 
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -40,17 +41,6 @@ class ChartRenderer:
         self._pools: list[ProcessPoolExecutor] = []
         self.mode = ""  # how the last start() rendered: "warm", "warm+forked" or "inline"
 
-    @staticmethod
-    def _fork_is_safe(allow_pool_threads: bool = False) -> bool:
-        """Forking copies no other thread, so any lock another thread holds stays locked in the child.
-        Our own pool's threads are harmless there: the child never touches that pool."""
-        others = [
-            thread
-            for thread in threading.enumerate()
-            if thread is not threading.main_thread() and not (allow_pool_threads and _is_pool_thread(thread))
-        ]
-        return "fork" in multiprocessing.get_all_start_methods() and not others
-
     def _fork_pool(self, workers: int) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
         pool.submit(int)  # forks the workers now (fork pools start them all at the first task)
@@ -58,7 +48,7 @@ class ChartRenderer:
         return pool
 
     def __enter__(self) -> "ChartRenderer":
-        if self.workers > 0 and self._fork_is_safe():
+        if self.workers > 0 and fork_is_safe():
             self._fork_pool(1)
         return self
 
@@ -77,7 +67,7 @@ class ChartRenderer:
         self.mode = "warm"
         pools = list(self._pools)
         spare = min(self.workers - len(self._pools), len(plots) - 1)
-        if len(plots) >= self.MORE_WORKERS_FROM_CHARTS and spare > 0 and self._fork_is_safe(allow_pool_threads=True):
+        if len(plots) >= self.MORE_WORKERS_FROM_CHARTS and spare > 0 and fork_is_safe(allow_pool_threads=True):
             self.mode = "warm+forked"
             pools += [self._fork_pool(1) for _ in range(spare)]
         # The costliest first, so the last chart to finish is a short one.
@@ -125,11 +115,6 @@ def hand_out(order: list[int], submitters: list[Callable[[int], Future]]) -> dic
     for submit in submitters:
         take_next(submit)
     return results
-
-
-def _is_pool_thread(thread: threading.Thread) -> bool:
-    # A process pool's manager thread, and the feeder thread of its multiprocessing queue.
-    return type(thread).__module__ == "concurrent.futures.process" or thread.name == "QueueFeederThread"
 
 
 def drawing_cost(plot: PlotData) -> tuple[bool, int]:

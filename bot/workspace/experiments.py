@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
-import os
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from typing import Any, Sequence
 from bot.errors import BadInput, brief
 from bot.workspace.capture import OutputCapture
 from bot.workspace.git import working_directory
+from bot.workspace.processes import fork_is_safe
 from bot.workspace.repo import describe_error
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ def check_grid(plan: ExperimentPlan, params: dict[str, dict[str, Any]], where: s
 def run_grid(root: Path, chosen: list[dict[str, str]], jobs: int, secrets: Sequence[str]) -> list[Ran]:
     """Run every combination as a temporary-directory experiment, `jobs` at a time, one log line
     each as it ends; a failed one is a result with its log tail, not a failed job."""
-    context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
+    context = multiprocessing.get_context("fork" if fork_is_safe(allow_pool_threads=True) else "spawn")
     results: list[Ran] = [Ran(assignments) for assignments in chosen]
     with ProcessPoolExecutor(min(jobs, len(chosen)), mp_context=context) as pool:
         futures = {pool.submit(run_one, str(root), assignments, list(secrets)): index
@@ -181,14 +180,6 @@ def push_experiments(repo: Any, names: list[str]) -> str:
     except Exception as exc:  # noqa: BLE001 - the report stands without the push
         return f"Experiments not pushed to {GIT_REMOTE}: {describe_error(exc)}"
     return ""
-
-
-def _fork_is_safe() -> bool:
-    """Fork only when this process runs no other thread but a process pool's own (a lock another
-    thread holds would stay locked in the child)."""
-    others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()
-              and type(thread).__module__ != "concurrent.futures.process" and thread.name != "QueueFeederThread"]
-    return "fork" in multiprocessing.get_all_start_methods() and not others and os.name == "posix"
 
 
 def _grid(raw: Any, where: str) -> dict[str, list[str]]:
