@@ -312,8 +312,8 @@ def curve_plots(count: int, points: int, files_dir: Path) -> list[PlotData]:
         head_file.write_text(csv(HEAD))
         source = f"c{i}.csv"
         plots.append(PlotData(source, source, "linear", props={"x": "step", "y": "v"}, revisions={
-            BASE: Revision(source, (source,), {source: csv(BASE).encode()}),
-            HEAD: Revision(source, (source,), {source: head_file}),
+            BASE: Revision(source, {source: csv(BASE).encode()}),
+            HEAD: Revision(source, {source: head_file}),
         }))
     return plots
 

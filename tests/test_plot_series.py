@@ -163,7 +163,7 @@ def test_names_keep_their_text_for_confusion_matrices_and_bars(tmp_path):
     from bot.results.plots import PlotData, Revision
 
     source = "classes.csv"
-    revision = Revision(source, (source,), {source: b"actual,predicted\n1,1\n0,1\n"})
+    revision = Revision(source, {source: b"actual,predicted\n1,1\n0,1\n"})
     for template in ("confusion", "bar_horizontal"):
         plot = load_series(PlotData(source, source, template, props={"x": "actual", "y": "predicted"},
                                     revisions={"head": revision}))

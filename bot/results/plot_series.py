@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
 from bot.results.plot_tables import Table, parse_table
-from bot.results.plots import PlotData, Series
+from bot.results.plots import PlotData, Series, read_ref
 
 INDEX = "step"  # DVC's x when a plot names none: the row's position
 INFERRED_X = "dvc_inferred_x_value"
@@ -44,7 +44,7 @@ def load_series(plot: PlotData) -> PlotData:
         tables = {}
         for source, ref in revision.files.items():
             try:
-                tables[source] = parse_table(source, ref if isinstance(ref, bytes) else ref.read_bytes(), header, numbers)
+                tables[source] = parse_table(source, read_ref(ref), header, numbers)
             except (OSError, ValueError) as exc:
                 errors.append(f"{role} {source}: {exc}")
         try:
@@ -127,7 +127,7 @@ def convert(role: str, plot_id: str, props: dict, tables: dict[str, Table]) -> C
     if converted.series:
         # With x given as a dict, DVC draws the first x field (or its inferred one) and labels the axis by the fields.
         converted.axes = Axes(
-            x=INFERRED_X if several_x_fields else x_field if xs else INDEX,
+            x=INFERRED_X if several_x_fields else xs[0][1] if xs else INDEX,
             y=INFERRED_Y if len(y_fields) > 1 else next(iter(y_fields)),
             x_label=_label(props.get("x_label"), x, INDEX, "x"),
             y_label=_label(props.get("y_label"), y, None, "y"),

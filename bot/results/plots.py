@@ -43,7 +43,6 @@ class Series:
 class Revision:
     """One revision's part of a plot: the definition's own id, which DVC infers data from, and its files."""
     plot_id: str
-    sources: tuple[str, ...]
     files: dict[str, FileRef]
 
 
@@ -138,9 +137,9 @@ def _plots(shown: dict[str, Any]) -> list[PlotData]:
                        if source in sources and not is_absent(exc)]
             present = {source: files[source] for source in sources if source in files}
             if ImageRenderer.matches(inner_id, None):
-                images.update({role: content for content in map(_content, present.values()) if content})
+                images.update({role: content for content in map(read_ref, present.values()) if content})
             else:
-                revisions[role] = Revision(inner_id, sources, present)
+                revisions[role] = Revision(inner_id, present)
         if images or ImageRenderer.matches(group[0][1], None):
             plots.append(PlotData(plot_id, props.get("title") or group[0][1], "image", images=images, errors=errors))
         else:
@@ -149,7 +148,7 @@ def _plots(shown: dict[str, Any]) -> list[PlotData]:
     return plots
 
 
-def _content(ref: FileRef) -> bytes:
+def read_ref(ref: FileRef) -> bytes:
     return ref if isinstance(ref, bytes) else ref.read_bytes()
 
 
