@@ -254,7 +254,7 @@ class Token:
 
 def write_permission(operation_id: str) -> str:
     """Which `permissions:` entry GitHub checks for a write through this operation."""
-    if operation_id.startswith("issues/"):
+    if operation_id.startswith(("issues/", "pulls/")):
         return "pull_requests"
     if operation_id == "repos/create-commit-status":
         return "statuses"
@@ -286,12 +286,20 @@ class Call:
 @dataclass
 class Pull:
     number: int
-    head_sha: str
+    head_sha: str  # with `FakeGitHub.branch_sha` set, an open pull's head is read through it instead
     base_sha: str
     head_ref: str = "feature"
     base_ref: str = "main"
     head_owner: str = ""  # another login for a PR from a fork
-    state: str = "open"
+    state: str = "open"  # or "closed"
+    title: str = "Raise the learning rate"
+    body: str | None = None
+    user: Account | None = None  # who opened it; None: the description's example user
+    draft: bool = False
+    maintainer_can_modify: bool = False
+    created_at: str = "2025-03-01T11:00:00Z"
+    updated_at: str = ""  # "": created_at
+    closed_at: str | None = None
 
 
 class FakeGitHub:
@@ -311,6 +319,12 @@ class FakeGitHub:
         self.trees: dict[str, dict[str, str]] = {}  # sha -> {path: blob sha}
         self.commits: dict[str, dict[str, Any]] = {}
         self.refs: dict[str, str] = {}  # "refs/heads/x" -> commit sha
+        # Branch name -> its sha now (e.g. read from a real bare repository), or None if there is no
+        # such branch. When set, open pulls' head.sha is read through it each time a pull is served
+        # (called under the fake's lock: it must not call the fake). Unset: pulls keep `head_sha`.
+        self.branch_sha: Callable[[str], str | None] | None = None
+        # The repository setting "Allow GitHub Actions to create and approve pull requests".
+        self.actions_can_create_pulls = True
         self.violations: list[str] = []
         self.calls: list[Call] = []  # the requests that passed validation, in order
         self._faults: list[Fault] = []
@@ -334,9 +348,31 @@ class FakeGitHub:
         self.server.__exit__(*exc_info)
 
     def add_pull(self, pull: Pull) -> Pull:
+        with self._lock:
+            return self._add_pull(pull)
+
+    def _add_pull(self, pull: Pull) -> Pull:
         self.pulls[pull.number] = pull
         self.issue_comments.setdefault(pull.number, [])
         return pull
+
+    def open_pulls(self, branch: str | None = None) -> list[Pull]:
+        """The open pulls (of head branch `branch`, if given), by number."""
+        with self._lock:
+            return [pull for number, pull in sorted(self.pulls.items())
+                    if pull.state == "open" and branch in (None, pull.head_ref)]
+
+    def close_pull(self, number: int) -> Pull:
+        """Someone closes pull `number` on the web (it keeps the head it had then)."""
+        with self._lock:
+            pull = self.pulls[number]
+            self._set_state(pull, "closed")
+            return pull
+
+    def head_sha(self, pull: Pull) -> str:
+        """The head sha GitHub would show for `pull` now."""
+        with self._lock:
+            return self._head_sha(pull)
 
     def add_comment(self, number: int, body: str, author: Account) -> dict[str, Any]:
         comment = self._comment("issues/create-comment", author, body, number=number)
@@ -481,20 +517,75 @@ class FakeGitHub:
                            path=None, position=None, line=None)
         return comment
 
+    def _branch_tip(self, branch: str) -> str | None:
+        """A branch's sha now: through `branch_sha` if set, else from the git refs the API made."""
+        if self.branch_sha is not None:
+            return self.branch_sha(branch)
+        return self.refs.get(f"refs/heads/{branch}")
+
+    def _head_sha(self, pull: Pull) -> str:
+        """An open same-repository pull follows its head branch; a closed one keeps the head it had."""
+        if self.branch_sha is not None and pull.state == "open" and pull.head_owner in ("", self.owner):
+            pull.head_sha = self.branch_sha(pull.head_ref) or pull.head_sha
+        return pull.head_sha
+
+    def _set_state(self, pull: Pull, state: str) -> None:
+        self._head_sha(pull)  # closing freezes the head at the branch's sha now
+        now = self._now()
+        pull.state, pull.updated_at, pull.closed_at = state, now, now if state == "closed" else None
+
+    def _open_duplicate(self, head_owner: str, head_ref: str, base_ref: str, other_than: int = 0) -> Pull | None:
+        return next((p for p in self.pulls.values() if p.state == "open" and p.number != other_than
+                     and (p.head_owner or self.owner) == head_owner and p.head_ref == head_ref
+                     and p.base_ref == base_ref), None)
+
     def _pull_json(self, pull: Pull) -> dict[str, Any]:
+        """The `pull-request` object (the description's example with this pull's values)."""
         data = self.spec.example("pulls/get", 200)
         repo_api = f"{self.url}/repos/{self.repository}"
-        data.update(number=pull.number, state=pull.state, url=f"{repo_api}/pulls/{pull.number}",
-                    html_url=f"https://github.com/{self.repository}/pull/{pull.number}",
-                    requested_teams=[])
+        pull_api, issue_api = f"{repo_api}/pulls/{pull.number}", f"{repo_api}/issues/{pull.number}"
+        html = f"https://github.com/{self.repository}/pull/{pull.number}"
+        head_sha = self._head_sha(pull)
+        data.update(
+            id=2000 + pull.number, node_id=f"PR_{2000 + pull.number}", number=pull.number, state=pull.state,
+            url=pull_api, html_url=html, diff_url=f"{html}.diff", patch_url=f"{html}.patch", issue_url=issue_api,
+            commits_url=f"{pull_api}/commits", review_comments_url=f"{pull_api}/comments",
+            review_comment_url=f"{repo_api}/pulls/comments{{/number}}", comments_url=f"{issue_api}/comments",
+            statuses_url=f"{repo_api}/statuses/{head_sha}", title=pull.title, body=pull.body, locked=False,
+            active_lock_reason=None, labels=[], milestone=None, assignee=None, assignees=[], requested_reviewers=[],
+            requested_teams=[], created_at=pull.created_at, updated_at=pull.updated_at or pull.created_at,
+            closed_at=pull.closed_at, merged_at=None, merge_commit_sha=None, merged=False, merged_by=None,
+            mergeable=None, rebaseable=None, mergeable_state="unknown", draft=pull.draft,
+            maintainer_can_modify=pull.maintainer_can_modify, comments=len(self.issue_comments.get(pull.number, [])),
+            review_comments=0,
+        )
+        data["_links"] = {
+            "self": {"href": pull_api}, "html": {"href": html}, "issue": {"href": issue_api},
+            "comments": {"href": f"{issue_api}/comments"}, "review_comments": {"href": f"{pull_api}/comments"},
+            "review_comment": {"href": f"{repo_api}/pulls/comments{{/number}}"},
+            "commits": {"href": f"{pull_api}/commits"}, "statuses": {"href": f"{repo_api}/statuses/{head_sha}"},
+        }
+        if pull.user is not None:
+            data["user"] = self._user(pull.user)
         head_owner = pull.head_owner or self.owner
-        data["head"].update(sha=pull.head_sha, ref=pull.head_ref, label=f"{head_owner}:{pull.head_ref}")
+        data["head"].update(sha=head_sha, ref=pull.head_ref, label=f"{head_owner}:{pull.head_ref}")
         data["head"]["repo"].update(full_name=f"{head_owner}/{self.name}", name=self.name,
-                                    url=f"{self.url}/repos/{head_owner}/{self.name}")
+                                    url=f"{self.url}/repos/{head_owner}/{self.name}",
+                                    fork=head_owner != self.owner)
         data["head"]["repo"]["owner"]["login"] = head_owner
+        data["head"]["user"]["login"] = head_owner
         data["base"].update(sha=pull.base_sha, ref=pull.base_ref, label=f"{self.owner}:{pull.base_ref}")
-        data["base"]["repo"].update(full_name=self.repository, name=self.name, url=repo_api)
+        data["base"]["repo"].update(full_name=self.repository, name=self.name, url=repo_api, fork=False)
+        data["base"]["repo"]["owner"]["login"] = self.owner
+        data["base"]["user"]["login"] = self.owner
         return data
+
+    def _pull_simple_json(self, pull: Pull) -> dict[str, Any]:
+        """A list's `pull-request-simple`: the full object without what only GET pulls/{n} computes."""
+        schemas = self.spec.document["components"]["schemas"]
+        simple = schemas["pull-request-simple"]["properties"]
+        return {key: value for key, value in self._pull_json(pull).items()
+                if key in simple or key not in schemas["pull-request"]["properties"]}
 
     def _page(self, items: list[Any], query: dict[str, str], path: str) -> tuple[int, Any, dict[str, str]]:
         """GitHub's pagination: per_page (default 30, at most 100), page, and a Link header."""
@@ -546,11 +637,92 @@ def _pulls_get(fake: FakeGitHub, token: Token, params: dict, query: dict, body: 
 
 def _pulls_list(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
     pulls = [p for p in fake.pulls.values() if query.get("state", "open") in ("all", p.state)]
-    if "head" in query:
+    if ":" in query.get("head", ""):  # GitHub ignores a head without the "owner:" part
         owner, _, branch = query["head"].partition(":")
         pulls = [p for p in pulls if (p.head_owner or fake.owner) == owner and p.head_ref == branch]
-    items = [fake._pull_json(p) for p in sorted(pulls, key=lambda p: -p.number)]
+    if "base" in query:
+        pulls = [p for p in pulls if p.base_ref == query["base"]]
+    sort = query.get("sort", "created")
+    descending = query.get("direction", "desc" if sort == "created" else "asc") == "desc"
+    if sort == "updated":
+        pulls.sort(key=lambda p: (p.updated_at or p.created_at, p.number), reverse=descending)
+    else:  # created; popularity and long-running are not modelled: by creation too
+        pulls.sort(key=lambda p: p.number, reverse=descending)
+    items = [fake._pull_simple_json(p) for p in pulls]
     return fake._page(items, query, f"/repos/{fake.repository}/pulls")
+
+
+PULLS_DOCS = f"{DOCS}/pulls/pulls"
+
+
+def _invalid_pull(status: int, operation: str, summary: str, **error: str) -> Answer:
+    """GitHub's answer to a pull request it refuses (`error`: the one entry of its `errors`), with
+    the `status` newer GitHub adds."""
+    errors = {"errors": [{"resource": "PullRequest", **error}]} if error else {}
+    return status, {"message": summary, **errors, "documentation_url": f"{PULLS_DOCS}#{operation}",
+                    "status": str(status)}, {}
+
+
+def _pull_exists(operation: str, head_owner: str, head_ref: str) -> Answer:
+    return _invalid_pull(422, operation, "Validation Failed", code="custom",
+                         message=f"A pull request already exists for {head_owner}:{head_ref}.")
+
+
+def _pulls_create(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
+    operation = "create-a-pull-request"
+    if token.account == ACTIONS_BOT and not fake.actions_can_create_pulls:
+        return _invalid_pull(403, operation, "GitHub Actions is not permitted to create or approve pull requests.")
+    if "issue" in body or body.get("head_repo", fake.repository) != fake.repository:
+        fake.violations.append("the fake does not implement pulls/create from an issue or from head_repo")
+        return _error(501, "Not Implemented")
+    head_owner, _, head_ref = body["head"].rpartition(":")
+    head_owner = head_owner or fake.owner
+    if not body.get("title"):
+        return _invalid_pull(422, operation, "Validation Failed", field="title", code="missing_field")
+    if head_owner != fake.owner:  # the fake has no forks
+        return _invalid_pull(422, operation, "Validation Failed", field="head", code="invalid")
+    # Check and create in one go: _handle holds the fake's lock, as GitHub serializes a repository's writes.
+    if fake._open_duplicate(head_owner, head_ref, body["base"]):
+        return _pull_exists(operation, head_owner, head_ref)
+    head_sha, base_sha = fake._branch_tip(head_ref), fake._branch_tip(body["base"])
+    if head_sha is None:
+        return _invalid_pull(422, operation, "Validation Failed", field="head", code="invalid")
+    if base_sha is None:
+        return _invalid_pull(422, operation, "Validation Failed", field="base", code="invalid")
+    if head_sha == base_sha:
+        return _invalid_pull(422, operation, "Validation Failed", code="custom",
+                             message=f"No commits between {body['base']} and {head_ref}")
+    number = max([0, *fake.pulls, *fake.issue_comments]) + 1
+    now = fake._now()
+    pull = fake._add_pull(Pull(
+        number, head_sha, base_sha, head_ref=head_ref, base_ref=body["base"], title=body["title"],
+        body=body.get("body"), user=token.account, draft=body.get("draft", False),
+        maintainer_can_modify=body.get("maintainer_can_modify", False), created_at=now, updated_at=now,
+    ))
+    answer = fake._pull_json(pull)
+    return 201, answer, {"Location": answer["url"]}
+
+
+def _pulls_update(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
+    operation = "update-a-pull-request"
+    pull = fake.pulls.get(int(params["pull_number"]))
+    if pull is None:
+        return _error(404, "Not Found")
+    base = body.get("base", pull.base_ref)
+    if base != pull.base_ref and fake._branch_tip(base) is None:
+        return _invalid_pull(422, operation, "Validation Failed", field="base", code="invalid")
+    state = body.get("state", pull.state)
+    if state == "open" and fake._open_duplicate(pull.head_owner or fake.owner, pull.head_ref, base, pull.number):
+        return _pull_exists(operation, pull.head_owner or fake.owner, pull.head_ref)
+    if state != pull.state:
+        fake._set_state(pull, state)
+    if base != pull.base_ref:
+        pull.base_ref, pull.base_sha = base, fake._branch_tip(base) or pull.base_sha
+    pull.title = body.get("title", pull.title)
+    pull.body = body.get("body", pull.body)
+    pull.maintainer_can_modify = body.get("maintainer_can_modify", pull.maintainer_can_modify)
+    pull.updated_at = fake._now()
+    return 200, fake._pull_json(pull), {}
 
 
 def _issue_comments_list(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
@@ -719,6 +891,8 @@ def _ancestors(fake: FakeGitHub, sha: str) -> set[str]:
 HANDLERS: dict[str, Callable[..., Answer]] = {
     "pulls/get": _pulls_get,
     "pulls/list": _pulls_list,
+    "pulls/create": _pulls_create,
+    "pulls/update": _pulls_update,
     "issues/list-comments": _issue_comments_list,
     "issues/create-comment": _issue_comment_create,
     "issues/update-comment": _comment_update(issue=True),

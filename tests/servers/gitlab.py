@@ -1,6 +1,10 @@
 """A fake GitLab REST v4 on 127.0.0.1, answering the calls mrbot makes the way GitLab documents them:
 PRIVATE-TOKEN auth, offset pagination (X-Page, X-Next-Page, X-Total, Link), {"message": ...} errors,
-the uploads JSON. State is plain data the tests set up and inspect; `fail()` injects errors."""
+the uploads JSON. State is plain data the tests set up and inspect; `fail()` injects errors.
+
+Tokens carry scopes (a `read_api` token gets GitLab's 403 insufficient_scope on any write) and a role
+(below Developer, opening or editing a merge request is 403). A CI_JOB_TOKEN, sent as JOB-TOKEN, is
+not accepted by the merge request API: 401, as on GitLab."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -42,11 +46,20 @@ class Note:
 @dataclass
 class MergeRequest:
     iid: int
-    sha: str
+    sha: str  # with `FakeGitLab.branch_sha` set, an opened MR's sha is read through it instead
     source_branch: str = "feature"
     target_branch: str = "main"
-    state: str = "opened"
+    state: str = "opened"  # or "closed", "merged", "locked"
     notes: list[Note] = field(default_factory=list)
+    title: str = "Raise the learning rate"
+    description: str | None = None
+    author: User | None = None  # None: shown as GitLab's first user, root
+    created_at: str = "2026-01-01T00:00:00Z"
+    updated_at: str = ""  # "": created_at
+    closed_at: str | None = None
+    closed_by: User | None = None
+    remove_source_branch: bool | None = None
+    squash: bool = False
 
 
 @dataclass
@@ -77,6 +90,14 @@ class FakeGitLab:
     upload_files: dict[str, bytes] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    token_scopes: dict[str, frozenset[str]] = field(default_factory=dict)  # token -> scopes; absent: api
+    roles: dict[int, str] = field(default_factory=dict)  # user id -> role in the project; absent: developer
+    # Branch name -> sha, for merge requests opened through the API when `branch_sha` is not set.
+    branches: dict[str, str] = field(default_factory=dict)
+    # Branch name -> its sha now (e.g. read from a real bare repository), or None if there is no such
+    # branch. When set, opened MRs' sha is read through it each time an MR is served (called under
+    # the fake's lock: it must not call the fake). Unset: MRs keep `sha`, new ones read `branches`.
+    branch_sha: Callable[[str], str | None] | None = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -87,7 +108,8 @@ class FakeGitLab:
             [
                 Rule("/api/v4/user", endpoint="user", methods=["GET"]),
                 Rule("/api/v4/projects/<int:pid>", endpoint="project", methods=["GET"]),
-                Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>", endpoint="mr", methods=["GET"]),
+                Rule("/api/v4/projects/<int:pid>/merge_requests", endpoint="mrs", methods=["GET", "POST"]),
+                Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>", endpoint="mr", methods=["GET", "PUT"]),
                 Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>/notes", endpoint="mr_notes",
                      methods=["GET", "POST"]),
                 Rule("/api/v4/projects/<int:pid>/merge_requests/<int:iid>/notes/<int:note_id>",
@@ -105,16 +127,43 @@ class FakeGitLab:
 
     # --- set-up helpers -------------------------------------------------------------------------
 
-    def add_token(self, token: str, user_id: int, username: str) -> User:
+    def add_token(self, token: str, user_id: int, username: str, scopes: tuple[str, ...] = ("api",),
+                  role: str = "developer") -> User:
+        """A token of `username` with these scopes (("read_api",): read-only) and role in the project
+        (guest, reporter, developer, maintainer, owner)."""
         user = User(user_id, username)
         self.tokens[token] = user
+        self.token_scopes[token] = frozenset(scopes)
+        self.roles[user_id] = role
         return user
 
-    def add_merge_request(self, iid: int, sha: str, source_branch: str = "feature") -> MergeRequest:
-        merge_request = MergeRequest(iid, sha, source_branch)
-        self.merge_requests[iid] = merge_request
-        self.commit_merge_requests.setdefault(sha, []).append(iid)
+    def add_merge_request(self, iid: int, sha: str, source_branch: str = "feature",
+                          target_branch: str = "main") -> MergeRequest:
+        with self._lock:
+            return self._add_merge_request(MergeRequest(iid, sha, source_branch, target_branch))
+
+    def _add_merge_request(self, merge_request: MergeRequest) -> MergeRequest:
+        self.merge_requests[merge_request.iid] = merge_request
+        self.commit_merge_requests.setdefault(merge_request.sha, []).append(merge_request.iid)
         return merge_request
+
+    def open_merge_requests(self, branch: str | None = None) -> list[MergeRequest]:
+        """The opened MRs (of source branch `branch`, if given), by iid."""
+        with self._lock:
+            return [mr for iid, mr in sorted(self.merge_requests.items())
+                    if mr.state == "opened" and branch in (None, mr.source_branch)]
+
+    def close_merge_request(self, iid: int) -> MergeRequest:
+        """Someone closes MR !iid on the web (it keeps the sha it had then)."""
+        with self._lock:
+            merge_request = self.merge_requests[iid]
+            self._set_state(merge_request, "closed", None)
+            return merge_request
+
+    def current_sha(self, merge_request: MergeRequest) -> str:
+        """The sha GitLab would show for `merge_request` now."""
+        with self._lock:
+            return self._sha(merge_request)
 
     def add_note(self, notes: list[Note], author: User, body: str, system: bool = False) -> Note:
         note = Note(next(self._ids), body, author, self._now(), system)
@@ -180,9 +229,14 @@ class FakeGitLab:
                 if isinstance(fault.body, str):
                     return Response(fault.body, status=fault.status, headers=fault.headers, content_type="text/html")
                 return json_response(fault.body, fault.status, fault.headers)
-            user = self.tokens.get(request.headers.get("PRIVATE-TOKEN", ""))
+            token = request.headers.get("PRIVATE-TOKEN", "")
+            user = self.tokens.get(token)
             if user is None:
                 return _error(401, "401 Unauthorized")
+            if request.method != "GET" and "api" not in self.token_scopes.get(token, {"api"}):
+                return json_response({"error": "insufficient_scope", "scope": "api", "error_description":
+                                      "The request requires higher privileges than provided by the access token."},
+                                     403, {"WWW-Authenticate": 'Bearer realm="gitlab", error="insufficient_scope"'})
             try:
                 endpoint, args = self._urls.bind_to_environ(request.environ).match()
             except NotFound:
@@ -211,20 +265,143 @@ class FakeGitLab:
     def _project(self, request: Request, user: User) -> Response:
         return json_response(self._project_json(request))
 
+    def _branch_tip(self, branch: str) -> str | None:
+        if self.branch_sha is not None:
+            return self.branch_sha(branch)
+        return self.branches.get(branch)
+
+    def _sha(self, merge_request: MergeRequest) -> str:
+        """An opened MR follows its source branch; a closed or merged one keeps the sha it had."""
+        if self.branch_sha is not None and merge_request.state == "opened":
+            merge_request.sha = self.branch_sha(merge_request.source_branch) or merge_request.sha
+        return merge_request.sha
+
+    def _set_state(self, merge_request: MergeRequest, state: str, by: User | None) -> None:
+        self._sha(merge_request)  # closing freezes the sha at the branch's sha now
+        now = self._now()
+        merge_request.state, merge_request.updated_at = state, now
+        merge_request.closed_at, merge_request.closed_by = (now, by) if state == "closed" else (None, None)
+
+    def _open_duplicate(self, source_branch: str, target_branch: str, other_than: int = 0) -> MergeRequest | None:
+        return next((mr for mr in self.merge_requests.values() if mr.state == "opened" and mr.iid != other_than
+                     and (mr.source_branch, mr.target_branch) == (source_branch, target_branch)), None)
+
+    def _user_json(self, request: Request, user: User) -> dict[str, Any]:
+        return {"id": user.id, "username": user.username, "name": user.username, "state": "active",
+                "locked": False, "avatar_url": None, "web_url": f"{request.host_url.rstrip('/')}/{user.username}"}
+
     def _mr_json(self, request: Request, merge_request: MergeRequest) -> dict[str, Any]:
+        """GitLab's merge request entity, with the fields a bot reads (no pipelines, approvals...)."""
         web_url = self._project_json(request)["web_url"]
-        return {"id": 5000 + merge_request.iid, "iid": merge_request.iid, "project_id": self.project_id,
-                "state": merge_request.state, "sha": merge_request.sha, "source_branch": merge_request.source_branch,
-                "target_branch": merge_request.target_branch,
-                "web_url": f"{web_url}/-/merge_requests/{merge_request.iid}"}
+        author = merge_request.author or User(1, "root")
+        reference = f"!{merge_request.iid}"
+        return {
+            "id": 5000 + merge_request.iid, "iid": merge_request.iid, "project_id": self.project_id,
+            "title": merge_request.title, "description": merge_request.description, "state": merge_request.state,
+            "created_at": merge_request.created_at, "updated_at": merge_request.updated_at or merge_request.created_at,
+            "merged_by": None, "merge_user": None, "merged_at": None,
+            "closed_by": self._user_json(request, merge_request.closed_by) if merge_request.closed_by else None,
+            "closed_at": merge_request.closed_at, "target_branch": merge_request.target_branch,
+            "source_branch": merge_request.source_branch, "user_notes_count": len(merge_request.notes),
+            "upvotes": 0, "downvotes": 0, "author": self._user_json(request, author), "assignees": [],
+            "assignee": None, "reviewers": [], "source_project_id": self.project_id,
+            "target_project_id": self.project_id, "labels": [], "draft": merge_request.title.startswith("Draft:"),
+            "work_in_progress": merge_request.title.startswith("Draft:"), "milestone": None,
+            "merge_when_pipeline_succeeds": False, "merge_status": "unchecked", "detailed_merge_status": "checking",
+            "sha": self._sha(merge_request), "merge_commit_sha": None, "squash_commit_sha": None,
+            "discussion_locked": None, "should_remove_source_branch": None,
+            "force_remove_source_branch": merge_request.remove_source_branch, "reference": reference,
+            "references": {"short": reference, "relative": reference, "full": f"{self.project_path}{reference}"},
+            "web_url": f"{web_url}/-/merge_requests/{merge_request.iid}",
+            "squash": merge_request.squash, "squash_on_merge": merge_request.squash, "has_conflicts": False,
+            "blocking_discussions_resolved": True,
+        }
 
     def _merge_request(self, iid: int) -> MergeRequest:
         if iid not in self.merge_requests:
             raise _Abort(_error(404, "404 Not found"))
         return self.merge_requests[iid]
 
+    def _mrs(self, request: Request, user: User) -> Response:
+        if request.method == "POST":
+            return self._create_mr(request, user)
+        args = request.args
+        for name, allowed in (("state", MR_STATES), ("order_by", ("created_at", "updated_at", "title")),
+                              ("sort", ("asc", "desc"))):
+            if name in args and args[name] not in allowed:
+                return _bad_param(f"{name} does not have a valid value")
+        found = [mr for mr in self.merge_requests.values()
+                 if args.get("state", "all") in ("all", mr.state)
+                 and args.get("source_branch", mr.source_branch) == mr.source_branch
+                 and args.get("target_branch", mr.target_branch) == mr.target_branch]
+        order_by = args.get("order_by", "created_at")
+        found.sort(key=lambda mr: (getattr(mr, order_by) or mr.created_at, mr.iid), reverse=args.get("sort") != "asc")
+        return _paginate(request, [self._mr_json(request, mr) for mr in found])
+
+    def _create_mr(self, request: Request, user: User) -> Response:
+        data = _form(request)
+        missing = [name for name in ("source_branch", "target_branch", "title") if not data.get(name)]
+        if missing:
+            return _bad_param(", ".join(f"{name} is missing" for name in missing))
+        if (refused := self._refuse_role(user)) is not None:
+            return refused
+        source, target = data["source_branch"], data["target_branch"]
+        if source == target:
+            return _error(409, ["You can't use same project/branch for source and target"])
+        # Check and create in one go, under the lock _handle holds.
+        if conflict := self._open_duplicate(source, target):
+            return _error(409, [f"Another open merge request already exists for this source branch: !{conflict.iid}"])
+        sha, target_sha = self._branch_tip(source), self._branch_tip(target)
+        unknown = [name for name, tip in (("source_branch", sha), ("target_branch", target_sha)) if tip is None]
+        if sha is None or target_sha is None:
+            return _error(400, {name: ["does not exist"] for name in unknown})
+        now = self._now()
+        merge_request = self._add_merge_request(MergeRequest(
+            max([0, *self.merge_requests]) + 1, sha, source, target, title=data["title"],
+            description=data.get("description"), author=user, created_at=now, updated_at=now,
+            remove_source_branch=_flag(data.get("remove_source_branch")), squash=bool(_flag(data.get("squash"))),
+        ))
+        return json_response(self._mr_json(request, merge_request), 201)
+
+    def _refuse_role(self, user: User) -> Response | None:
+        if self.roles.get(user.id, "developer") in ("guest", "reporter"):
+            return _error(403, "403 Forbidden")
+        return None
+
     def _mr(self, request: Request, user: User, iid: int) -> Response:
+        if request.method == "PUT":
+            return _guard(lambda: self._update_mr(request, user, self._merge_request(iid)))
         return _guard(lambda: json_response(self._mr_json(request, self._merge_request(iid))))
+
+    def _update_mr(self, request: Request, user: User, merge_request: MergeRequest) -> Response:
+        data = {name: value for name, value in _form(request).items() if name in MR_UPDATABLE}
+        if not data:
+            return _bad_param(f"{', '.join(MR_UPDATABLE)} are missing, at least one parameter must be provided")
+        if data.get("state_event", "close") not in ("close", "reopen"):
+            return _bad_param("state_event does not have a valid value")
+        if (refused := self._refuse_role(user)) is not None:
+            return refused
+        target = data.get("target_branch", merge_request.target_branch)
+        if target != merge_request.target_branch and self._branch_tip(target) is None:
+            return _error(400, {"target_branch": ["does not exist"]})
+        reopening = data.get("state_event") == "reopen" and merge_request.state == "closed"
+        retargeting = merge_request.state == "opened" and target != merge_request.target_branch
+        if (reopening or retargeting) and (
+                conflict := self._open_duplicate(merge_request.source_branch, target, merge_request.iid)):
+            return _error(409, [f"Another open merge request already exists for this source branch: !{conflict.iid}"])
+        if data.get("state_event") == "close" and merge_request.state == "opened":
+            self._set_state(merge_request, "closed", user)
+        elif reopening:
+            self._set_state(merge_request, "opened", None)
+        merge_request.target_branch = target
+        merge_request.title = data.get("title", merge_request.title)
+        merge_request.description = data.get("description", merge_request.description)
+        if "remove_source_branch" in data:
+            merge_request.remove_source_branch = _flag(data["remove_source_branch"])
+        if "squash" in data:
+            merge_request.squash = bool(_flag(data["squash"]))
+        merge_request.updated_at = self._now()
+        return json_response(self._mr_json(request, merge_request))
 
     def _mr_notes(self, request: Request, user: User, iid: int) -> Response:
         def answer() -> Response:
@@ -260,8 +437,10 @@ class FakeGitLab:
         return json_response(_note_json(note, kind))
 
     def _commit_mrs(self, request: Request, user: User, sha: str) -> Response:
-        found = [self._mr_json(request, self.merge_requests[iid]) for iid in self.commit_merge_requests.get(sha, [])]
-        return _paginate(request, found)
+        iids = list(self.commit_merge_requests.get(sha, []))
+        # An opened MR whose source branch moved to `sha` (through `branch_sha`) contains it too.
+        iids += [iid for iid, mr in self.merge_requests.items() if iid not in iids and self._sha(mr) == sha]
+        return _paginate(request, [self._mr_json(request, self.merge_requests[iid]) for iid in iids])
 
     def _discussion_json(self, discussion: Discussion) -> dict[str, Any]:
         return {"id": discussion.id, "individual_note": False,
@@ -314,6 +493,9 @@ class FakeGitLab:
         return json_response(status, 201)
 
 
+MR_STATES = ("opened", "closed", "locked", "merged", "all")
+MR_UPDATABLE = ("title", "description", "state_event", "target_branch", "remove_source_branch", "squash")
+
 _REASONS = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -332,6 +514,18 @@ def _guard(answer: Any) -> Response:
 
 def _error(status: int, message: Any) -> Response:
     return json_response({"message": message}, status)
+
+
+def _bad_param(message: str) -> Response:
+    """Grape's answer to a parameter it refuses: {"error": ...}, 400."""
+    return json_response({"error": message}, 400)
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean parameter, sent as JSON true/false or as a form's "true"/"false"."""
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).lower() in ("true", "1", "yes")
 
 
 def _form(request: Request) -> dict[str, Any]:
