@@ -1,4 +1,5 @@
-"""Command line: argument parsing and exit codes; the work is in job.py and publish.py."""
+"""Command line: the commands and their exit codes (arguments.py parses them); the work is in job.py,
+propose.py and publish.py."""
 
 from __future__ import annotations
 
@@ -16,24 +17,12 @@ import traceback
 from pathlib import Path
 from typing import Mapping, NoReturn, Sequence
 
-from bot import __version__
+from bot.arguments import build_parser, forge_settings
 from bot.ci.outputs import report_outputs, write_outputs, write_step_summary
 from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, MrbotError
-from bot.forges.base import COMMENT_MODES
 from bot.masking import mask, secret_values
 
 log = logging.getLogger("bot")
-
-EXIT_CODES_HELP = """exit codes:
-  0  report written (and posted) and no gate failed
-  1  a gate failed: a metric regressed beyond its threshold (--fail-on-regression)
-  2  bad usage or input (the message names the file or option to fix)
-  3  the DVC pipeline failed (dvc pull / dvc repro); the report says where
-  4  the forge refused (token, permissions, not found); the report is still on disk
-  5  mrbot itself failed (a bug): one line here, the traceback with -v; please report it
-130  interrupted (Ctrl-C); no report
-"""
-
 
 class RedactSecrets(logging.Filter):
     """Mask secrets in every log record as in the pipeline's output (bot.masking)."""
@@ -45,117 +34,6 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = mask(record.getMessage(), self.secrets), None
         return True
-
-
-def _env_flag(environ: Mapping[str, str], name: str) -> bool | None:
-    value = environ.get(name)
-    if value is None or value == "":
-        return None
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mrbot",
-        description="Reproduce a DVC pipeline and report metrics, params and plots against the base branch.",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"mrbot {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    report = commands.add_parser(
-        "report",
-        help="build the report for the current checkout (and post it in CI)",
-        epilog=EXIT_CODES_HELP + "\nEvery option can also be set as MRBOT_<OPTION> (e.g. MRBOT_BASE).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    report.add_argument("path", nargs="?", default=".", type=Path, help="the DVC project: the repository, or a project folder in a monorepo (default: .)")
-    report.add_argument("--base", default=environ.get("MRBOT_BASE"),
-                        help="revision to compare with (default: where the PR/MR forked from its base "
-                        "branch, or the first parent of the forge's test merge; locally the merge-base "
-                        "with origin/HEAD, main or master)")
-    report.add_argument("--out", type=Path, default=environ.get("MRBOT_OUT"),
-                        help="bundle directory: report.md, report.json, images/ (default: mrbot-report)")
-    report.add_argument("--dry-run", action="store_true",
-                        help="print the Markdown report to stdout; contact no forge")
-    report.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"),
-                        help="Jinja2 template for the report (default: the built-in one)")
-    report.add_argument("--config", type=Path, default=environ.get("MRBOT_CONFIG"),
-                        help="config file (default: .mrbot.yml in the repository, if present)")
-    report.add_argument("--id", dest="report_id", default=environ.get("MRBOT_ID"),
-                        help="report id, so several reports can live on one PR (default: 'default')")
-    report.add_argument("--fail-on-regression", action="store_true",
-                        default=_env_flag(environ, "MRBOT_FAIL_ON_REGRESSION"),
-                        help="exit 1 when a metric regressed beyond its threshold")
-    report.add_argument("--no-pull", dest="pull", action="store_false",
-                        default=_env_flag(environ, "MRBOT_PULL") is not False,
-                        help="do not `dvc pull` first (MRBOT_PULL=false)")
-    report.add_argument("--no-repro", dest="repro", action="store_false",
-                        default=_env_flag(environ, "MRBOT_REPRO") is not False,
-                        help="do not `dvc repro` first (MRBOT_REPRO=false)")
-    report.add_argument("--base-repro", action="store_true",
-                        default=bool(_env_flag(environ, "MRBOT_BASE_REPRO")),
-                        help="when the base's results are in neither the DVC cache nor the remote, reproduce "
-                        "the base in a temporary git worktree (MRBOT_BASE_REPRO=true)")
-    report.add_argument("--history", metavar="N", default=environ.get("MRBOT_HISTORY"),
-                        help="read the metrics of the base branch's last N commits for trends and `auto` "
-                        "thresholds; 0 turns it off (default: history in .mrbot.yml, else 10)")
-    report.add_argument("--exp-set", dest="exp_sets", action="append", default=[], metavar="PARAM=V1,V2",
-                        help="run a hyperparameter search: every combination of the values given (repeat for "
-                        "more params) as a DVC experiment, shown in the report (see docs/experiments.md)")
-    report.add_argument("--push", action="store_true", default=bool(_env_flag(environ, "MRBOT_PUSH")),
-                        help="`dvc push` what dvc repro built to the default remote (MRBOT_PUSH=true)")
-    _add_forge_options(report, environ)
-
-    publish = commands.add_parser(
-        "publish",
-        help="post a bundle written by `mrbot report --out` (fork-safe second stage)",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    publish.add_argument("bundle", type=Path, help="the bundle directory")
-    publish.add_argument("--template", type=Path, default=environ.get("MRBOT_TEMPLATE"),
-                         help="Jinja2 template for the report (default: the built-in one)")
-    judging = publish.add_argument_group("judging (the bundle's numbers, this run's rules)")
-    judging.add_argument("--project", type=Path, default=Path(environ.get("MRBOT_WORKING_DIRECTORY", ".")),
-                         help="this run's checkout of the DVC project, whose .mrbot.yml judges the bundle "
-                         "(default: MRBOT_WORKING_DIRECTORY, else .)")
-    judging.add_argument("--config", type=Path, default=environ.get("MRBOT_CONFIG"),
-                         help="config file to judge with (default: .mrbot.yml in --project, if present)")
-    judging.add_argument("--id", dest="report_id", default=environ.get("MRBOT_ID"),
-                         help="the report id this run posts; a bundle with another id is refused "
-                         "(default: id in the config, else 'default')")
-    judging.add_argument("--fail-on-regression", action="store_true",
-                         default=_env_flag(environ, "MRBOT_FAIL_ON_REGRESSION"),
-                         help="exit 1 and fail the status when a metric regressed beyond this run's thresholds")
-    _add_forge_options(publish, environ)
-
-    demo = commands.add_parser("demo", help="build a small DVC project in a temp dir and report on it")
-    demo.add_argument("--dir", type=Path, help="where to build it (default: a new temp dir)")
-    return parser
-
-
-def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
-    forge = parser.add_argument_group("posting (GitHub / GitLab)")
-    forge.add_argument("--comment-mode", choices=COMMENT_MODES,
-                       default=environ.get("MRBOT_COMMENT_MODE", "update"),
-                       help="update the one report comment (default), add a new one, or post none")
-    forge.add_argument("--status-context", default=environ.get("MRBOT_STATUS_CONTEXT", "mrbot"),
-                       help="name of the commit status mrbot sets (default: mrbot)")
-    forge.add_argument("--no-status", dest="set_status", action="store_false",
-                       default=not _env_flag(environ, "MRBOT_NO_STATUS"), help="set no commit status")
-    forge.add_argument("--assets-branch", default=environ.get("MRBOT_ASSETS_BRANCH", "mrbot-assets"),
-                       help="GitHub: branch that holds the report's images (default: mrbot-assets)")
-    forge.add_argument("--allow-pull-request-target", action="store_true",
-                       default=bool(_env_flag(environ, "MRBOT_ALLOW_PULL_REQUEST_TARGET")),
-                       help="GitHub: run on pull_request_target events (runs PR code with a write token: "
-                       "only for trusted PRs)")
-
-
-def _forge_settings(args: argparse.Namespace) -> dict[str, str]:
-    return {"status_context": args.status_context, "assets_branch": args.assets_branch}
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -173,6 +51,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return _report(args, environ)
         if args.command == "publish":
             return _publish(args, environ)
+        if args.command == "propose":
+            return _propose(args, environ)
         return _demo(args)
     except MrbotError as exc:
         log.error("error: %s", exc)
@@ -296,6 +176,40 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             scratch.cleanup()
 
 
+def _propose(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from bot.ci import detect
+    from bot.job import ReportOptions
+    from bot.propose import ProposeOptions, run_propose
+    from bot.workspace.proposal import parse_identity
+
+    context = detect(environ, args.allow_pull_request_target)
+    report = ReportOptions(
+        path=args.path,
+        base=args.base,
+        out_dir=args.out or Path("mrbot-report"),
+        template=args.template,
+        config=args.config,
+        fail_on_regression=args.fail_on_regression,
+        report_id=args.report_id,
+        pull=args.pull,
+        secrets=tuple(secret_values(environ)),
+    )
+    author = parse_identity(args.author, "--author / MRBOT_AUTHOR") if args.author else None
+    options = ProposeOptions(report, args.branch, args.title, args.update_imports, author)
+    proposal = run_propose(options, context)
+    outcome = proposal.outcome
+    log.info("report written to %s", outcome.bundle_dir / "report.md")
+    write_step_summary(context, outcome.markdown)
+    if proposal.post_to is None:
+        write_outputs(context, report_outputs(outcome.report.verdict, "", outcome.bundle_dir, outcome.report.proposal))
+        if proposal.refused is not None:
+            log.error("error: %s", proposal.refused)
+            log.error("the report is kept in %s", outcome.bundle_dir)
+            return proposal.refused.exit_code
+        return outcome.exit_code
+    return _post(proposal.post_to, outcome.report, outcome.bundle_dir, args, outcome.exit_code, outcome.template)
+
+
 def _post(
     context, report, bundle_dir: Path, args: argparse.Namespace, exit_code: int, template: Path | None = None
 ) -> int:
@@ -304,7 +218,7 @@ def _post(
 
     comment_url = ""
     try:
-        forge = open_forge(context, _forge_settings(args))
+        forge = open_forge(context, forge_settings(args))
         options = PublishOptions(
             comment_mode=args.comment_mode, template=template or args.template, set_status=args.set_status
         )
@@ -314,7 +228,7 @@ def _post(
         log.error("the report is kept in %s", bundle_dir)
         return exc.exit_code
     finally:
-        write_outputs(context, report_outputs(report.verdict, comment_url, bundle_dir))
+        write_outputs(context, report_outputs(report.verdict, comment_url, bundle_dir, report.proposal))
     return exit_code
 
 

@@ -72,6 +72,10 @@ class ReportOptions:
     secrets: tuple[str, ...] | None = None
     # Where the pipeline's output is streamed (default: the job's stderr); tests watch it here.
     echo: Callable[[str], None] | None = None
+    # mrbot propose: the steps it ran already, the commit the workspace now holds, where it was proposed.
+    steps: WorkspaceRun | None = None
+    head: git.Revision | None = None
+    proposal: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -178,8 +182,8 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         check_template(options.template or config.template)  # before minutes of pipeline, not after
     baseline = choose_baseline(root, context, options.base, config.base)
     base = baseline.revision
-    head = git.head(root)
-    if context.head_sha and context.forge != LOCAL:
+    head = options.head or git.head(root)
+    if context.head_sha and context.forge != LOCAL and not options.head:
         head = git.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
     secrets = list(secret_values(os.environ) if options.secrets is None else options.secrets)
@@ -190,7 +194,9 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         plan = search_plan(config.experiments, options.exp_sets)
         chosen = check_grid(plan, head_params(repo), "experiments") if plan and plan.source == RUN else []
         folds = LogFolds(context.forge)
-        run = run_steps(repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo, folds)
+        run = options.steps or run_steps(
+            repo, StepOptions(options.pull, options.repro, options.push), secrets, options.echo, folds
+        )
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
         complete = run.failure is None or run.failure.step == "dvc push"
         results, pending_charts = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
@@ -229,6 +235,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
         SectionInputs(run, data_changes, base_run, base_missing, total_seconds=time.perf_counter() - started)
     )
     report.target = _target(context)
+    report.proposal = options.proposal
     template = options.template or config.template
     markdown = write_bundle(report, options.out_dir, template)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)

@@ -12,14 +12,17 @@ from bot.ci.context import Context
 from bot.ci.github import FORK
 from bot.compare.diff import IMPROVED, REGRESSED, UNCHANGED
 from bot.config import Config
-from bot.errors import BadInput
+from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import (
     COMMENT_NEW,
     COMMENT_OFF,
     STATUS_DESCRIPTION_LIMIT,
+    AlreadyOpen,
     Comment,
     Forge,
     ImagesUnavailable,
+    PullRequest,
+    PullRequests,
     marker,
     parse_marker,
 )
@@ -114,6 +117,31 @@ def _would_go_backwards(forge: Forge, existing: Comment, head_sha: str) -> bool:
         return False
     current = forge.current_head_sha()
     return current is not None and current != head_sha and current == parsed[1]
+
+
+OPENED = "opened"
+
+
+def open_or_update(pulls: PullRequests, branch: str, base: str, title: str, body: str) -> tuple[PullRequest, str]:
+    """The one open PR/MR of `branch`: updated if there is one, else opened. Two runs at once both
+    find none, both open one, and the forge refuses the second; that run then updates the first's."""
+    found = pulls.find_open(branch, base)
+    if found is None:
+        try:
+            opened = pulls.create(branch, base, title, body)
+            log.info("opened %s", opened.url)
+            return opened, OPENED
+        except AlreadyOpen:
+            log.info("another run opened the pull/merge request of %s meanwhile: updating it", branch)
+            found = pulls.find_open(branch, base)
+            if found is None:
+                raise ForgeRefused(
+                    f"the forge says a pull/merge request from {branch} into {base} is open, but lists none; "
+                    "re-run the job"
+                ) from None
+    updated = pulls.update(found, title, body)
+    log.info("updated %s", updated.url)
+    return updated, UPDATED
 
 
 FORK_PREFIX = "fork build: "

@@ -23,6 +23,6 @@ run_mrbot() {
 
 case "${1:-}" in
     mrbot) shift; run_mrbot "$@" ;;
-    "" | report | publish | demo | -*) run_mrbot "$@" ;;
+    "" | report | propose | publish | demo | -*) run_mrbot "$@" ;;
     *) exec "$@" ;;
 esac

@@ -12,7 +12,7 @@ BOT = Path(__file__).resolve().parents[1] / "bot"
 # errors and masking are leaves every step uses; config (.mrbot.yml) reads the compare rules and
 # the report id, and only the job reads it.
 FLOW = ["errors", "masking", "ci", "workspace", "results", "compare", "charts", "report", "config",
-        "forges", "publish", "job", "cli", "__main__"]
+        "forges", "publish", "job", "propose", "arguments", "cli", "__main__"]
 # Where each outside library may be imported.
 LIBRARY_HOMES = {
     "dvc": {"workspace", "results"},

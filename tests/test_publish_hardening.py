@@ -27,6 +27,7 @@ PIPELINE = {
     "ran_pipeline": True,
     "stages": [{"name": "train", "status": "failed", "status_text": "❌ failed", "seconds": 1.5, "time": "1.5 s",
                 "reasons": ["params changed"], "why": "params changed"}],
+    "imports": {"checked": ["data/raw.csv.dvc"], "updated": ["data/raw.csv.dvc"], "time": "0.3 s"},
     "pull": {"remote": "storage", "files": 3, "seconds": 0.2, "time": "0.2 s", "note": "", "to_rebuild": []},
     "push": None,
     "data_changes": [{"path": "data/x.csv", "change": "modified", "old_size": 10, "new_size": 12, "old_files": None,
@@ -53,7 +54,9 @@ def report_data() -> dict:
 def test_a_pipeline_as_mrbot_writes_it_loads_unchanged_and_renders():
     report = from_json(report_data(), "bundle/report.json")
     assert report.pipeline == PIPELINE
-    assert "dvc repro failed in stage train" in render(report)
+    markdown = render(report)
+    assert "dvc repro failed in stage train" in markdown
+    assert "dvc update: 1 of 1 import(s) updated (data/raw.csv.dvc)" in markdown.replace("\\", "")
 
 
 def test_unknown_pipeline_keys_are_dropped_and_missing_ones_get_defaults():

@@ -22,6 +22,7 @@ class Context:
     base_sha: str = ""  # the base branch's tip, where CI says it
     merge_base_sha: str = ""  # where the PR forked from the base branch, where CI says it (GitLab)
     base_ref: str = ""
+    branch: str = ""  # the branch a push, scheduled or manual pipeline runs on; "" for a PR/MR
     event: str = ""
     run_url: str = ""
     token: str = field(default="", repr=False)

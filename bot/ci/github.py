@@ -45,6 +45,7 @@ def detect_github(environ: Mapping[str, str], allow_pull_request_target: bool = 
         run_url=f"{server_url}/{repository}/actions/runs/{run_id}" if run_id else "",
         token=environ.get(token_name, ""),
         token_name=token_name,
+        branch=environ.get("GITHUB_REF_NAME", "") if environ.get("GITHUB_REF", "").startswith("refs/heads/") else "",
         summary_path=_optional_path(environ, "GITHUB_STEP_SUMMARY"),
         output_path=_optional_path(environ, "GITHUB_OUTPUT"),
     )

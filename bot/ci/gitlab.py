@@ -32,6 +32,7 @@ def detect_gitlab(environ: Mapping[str, str]) -> Context:
         # The merge-base GitLab's own MR diff compares against.
         merge_base_sha=environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", ""),
         base_ref=environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", ""),
+        branch=environ.get("CI_COMMIT_BRANCH", ""),  # unset in MR pipelines
         event=environ.get("CI_PIPELINE_SOURCE", ""),
         run_url=environ.get("CI_JOB_URL") or environ.get("CI_PIPELINE_URL", ""),
         token=token,

@@ -45,5 +45,9 @@ def write_outputs(context: Context, outputs: dict[str, str]) -> None:
         log.warning("could not write the step outputs %s (%s); continuing", context.output_path, exc.strerror or exc)
 
 
-def report_outputs(verdict: str, comment_url: str, report_dir: Path) -> dict[str, str]:
-    return {"verdict": verdict, "comment-url": comment_url, "report-dir": str(report_dir)}
+def report_outputs(verdict: str, comment_url: str, report_dir: Path,
+                   proposal: dict[str, str] | None = None) -> dict[str, str]:
+    outputs = {"verdict": verdict, "comment-url": comment_url, "report-dir": str(report_dir)}
+    if proposal:  # mrbot propose's
+        outputs.update({"pr-url": proposal.get("pr_url", ""), "proposal": proposal.get("action", "")})
+    return outputs

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from bot.ci.context import GITHUB, GITLAB, Context
 from bot.errors import BadInput, ForgeRefused, MrbotError
-from bot.forges.base import Comment, Forge, ImagesUnavailable
+from bot.forges.base import AlreadyOpen, Comment, Forge, ImagesUnavailable, PullRequests
 from bot.masking import mask
 
 # What each Forge call does, for the message when the forge answers something unusable.
@@ -21,6 +21,9 @@ _DOING = {
     "update_comment": "updating the report comment",
     "delete_comment": "deleting a duplicate report comment",
     "set_status": "setting the commit status",
+    "find_open": "looking for the open pull/merge request of the branch",
+    "create": "opening the pull/merge request",
+    "update": "updating the pull/merge request",
 }
 _FORGE_NAMES = {GITHUB: ("GitHub", "GITHUB_API_URL"), GITLAB: ("GitLab", "CI_API_V4_URL")}
 
@@ -41,13 +44,46 @@ def open_forge(context: Context, settings: dict[str, str]) -> Forge:
     raise BadInput(f"no forge to post to in this environment ({context.forge}); use --dry-run or --out")
 
 
+def open_pull_requests(context: Context) -> PullRequests:
+    """Where mrbot propose opens or updates its PR/MR; the token is checked here where the forge
+    allows it without writing (GitLab), before minutes of pipeline."""
+    if context.forge == GITHUB:
+        from bot.forges.github_pulls import GitHubPullRequests
+
+        if not context.token:
+            raise BadInput("no GitHub token: mrbot propose pushes a branch and opens a pull request; set "
+                           "GITHUB_TOKEN: ${{ github.token }} (or MRBOT_TOKEN) in the step's env")
+        return _Guarded(GitHubPullRequests(context), context)  # type: ignore[return-value]
+    if context.forge == GITLAB:
+        from bot.forges.gitlab_merge_requests import open_merge_requests
+
+        with _answers_it_cannot_use(context, "checking the token and the project"):
+            return _Guarded(open_merge_requests(context), context)  # type: ignore[return-value]
+    raise BadInput(f"no forge to open a pull request on in this environment ({context.forge})")
+
+
+def push_header(context: Context) -> str | None:
+    """The HTTP header git pushes with, for the context's token (None: the checkout's own credentials)."""
+    if not context.token:
+        return None
+    if context.forge == GITHUB:
+        from bot.forges.github_pulls import push_header as github_header
+
+        return github_header(context.token)
+    if context.forge == GITLAB:
+        from bot.forges.gitlab_merge_requests import push_header as gitlab_header
+
+        return gitlab_header(context.token)
+    return None
+
+
 @contextlib.contextmanager
 def _answers_it_cannot_use(context: Context, doing: str) -> Iterator[None]:
     """The drivers turn the errors they know into ForgeRefused; anything else escaping them means the
     server answered something unexpected (HTML, a list for an object, null ids): exit 4, not a traceback."""
     try:
         yield
-    except (MrbotError, ImagesUnavailable):
+    except (MrbotError, ImagesUnavailable, AlreadyOpen):
         raise
     except Exception as exc:
         name, variable = _FORGE_NAMES.get(context.forge, (context.forge, "the API URL"))

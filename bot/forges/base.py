@@ -62,3 +62,25 @@ class Forge(Protocol):
 
     def set_status(self, state: str, description: str, target_url: str) -> None:
         """Commit status on the head sha; state is 'success' or 'failure'."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+
+
+class AlreadyOpen(Exception):
+    """The forge refused a second open PR/MR for the branch: another run opened one meanwhile."""
+
+
+class PullRequests(Protocol):
+    """Opening and updating the one PR/MR of a branch (mrbot propose)."""
+
+    def find_open(self, branch: str, base: str) -> PullRequest | None:
+        """The open PR/MR from `branch` into `base`, looked for across all pages."""
+
+    def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
+        """Raise AlreadyOpen when the forge says one is open for the branch already."""
+
+    def update(self, pull: PullRequest, title: str, body: str) -> PullRequest: ...

@@ -1,5 +1,6 @@
 """GitHub: the report as one comment on the pull request (or the commit), its images committed to an
-assets branch, and a commit status. With github_api.py, the only modules that import PyGithub."""
+assets branch, and a commit status. With github_api.py and github_pulls.py, the only modules that
+import PyGithub."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import base64
 import contextlib
 import logging
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import requests
 from github import Github, GithubException, InputGitTreeElement, UnknownObjectException
@@ -17,7 +18,15 @@ from bot.ci.context import Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, Comment, ImagesUnavailable
-from bot.forges.github_api import ClientOptions, client_options, github_client, github_message, refusal_message
+from bot.forges.github_api import (
+    ClientOptions,
+    client_options,
+    github_calls,
+    github_client,
+    github_message,
+    refused,
+    unreachable,
+)
 from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
@@ -228,20 +237,14 @@ class GitHubForge:
 
     # -- errors ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _calling(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except GithubException as exc:
-            raise self._refused(exc, doing) from None
-        except requests.RequestException as exc:
-            raise self._unreachable(exc, doing) from None
+    def _calling(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        return github_calls(self._context, doing)
 
     def _unreachable(self, exc: requests.RequestException, doing: str) -> ForgeRefused:
-        return ForgeRefused(f"could not reach GitHub at {self._context.api_url} while {doing}: {type(exc).__name__}")
+        return unreachable(exc, doing, self._context)
 
     def _refused(self, exc: GithubException, doing: str) -> ForgeRefused:
-        return ForgeRefused(refusal_message(exc.status, github_message(exc), doing, self._context))
+        return refused(exc, doing, self._context)
 
 
 def _comment(github_comment: Any) -> Comment:

@@ -3,19 +3,21 @@ read as one line with the fix."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededExceedsMaxWait
 
 from bot import __version__
 from bot.ci.context import Context
 from bot.ci.github import FORK, SECONDS_BETWEEN_REQUESTS, SECONDS_BETWEEN_WRITES
-from bot.errors import BadInput, brief
+from bot.errors import BadInput, ForgeRefused, brief
 
 DOCS_FORKS = "https://github.com/mrbot-dev/mrbot/blob/v0/docs/github.md#forks"
 MAX_SECONDS_BETWEEN = 60  # MRBOT_SECONDS_BETWEEN_*: a minute per request is pacing enough
@@ -140,3 +142,22 @@ def github_message(exc: GithubException) -> str:
     data = exc.data
     message = data.get("message") if isinstance(data, dict) else exc.message
     return " ".join(str(message or "").split())[:200]
+
+
+@contextlib.contextmanager
+def github_calls(context: Context, doing: str) -> Iterator[None]:
+    """GitHub's refusals and network failures while `doing` something, as one ForgeRefused line."""
+    try:
+        yield
+    except GithubException as exc:
+        raise refused(exc, doing, context) from None
+    except requests.RequestException as exc:
+        raise unreachable(exc, doing, context) from None
+
+
+def refused(exc: GithubException, doing: str, context: Context) -> ForgeRefused:
+    return ForgeRefused(refusal_message(exc.status, github_message(exc), doing, context))
+
+
+def unreachable(exc: requests.RequestException, doing: str, context: Context) -> ForgeRefused:
+    return ForgeRefused(f"could not reach GitHub at {context.api_url} while {doing}: {type(exc).__name__}")

@@ -15,7 +15,7 @@ import gitlab
 
 from bot.ci.context import Context
 from bot.forges.base import Comment, ImagesUnavailable, parse_marker
-from bot.forges.gitlab_api import Refusals, gitlab_client
+from bot.forges.gitlab_api import Refusals, open_project
 from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
@@ -211,13 +211,7 @@ class GitLabForge:
 def open_gitlab(context: Context, settings: dict[str, str]) -> GitLabForge:
     """Check the token and the project, then find where the note goes: the MR of an MR pipeline,
     else the open MR of the commit (branch pipeline), else the commit itself."""
-    client = gitlab_client(context)
-    refusals = Refusals(context)
-    with refusals("check the token"):
-        client.auth()
-        user_id = client.user.id
-    with refusals(f"open the project {context.repository or context.project_id}"):
-        project = client.projects.get(context.project_id)
+    project, user_id, refusals = open_project(context)
     thread = _thread(project, context, refusals)
     log.info("posting on %s", thread.web_url)
     return GitLabForge(project, user_id, thread, context, settings.get("status_context") or "mrbot", refusals)

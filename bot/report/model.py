@@ -81,6 +81,8 @@ class Report:
     # and how the section shows them (report/experiments.py).
     experiments: list[dict[str, Any]] = field(default_factory=list)
     experiment_view: dict[str, Any] = field(default_factory=dict)
+    # `mrbot propose`: {"branch", "pr_url", "action": opened | updated | pushed | none}.
+    proposal: dict[str, str] = field(default_factory=dict)
     # Set by `mrbot publish` when the bundle was built by a fork's code; never read from report.json.
     built_by_fork: bool = False
 
@@ -120,6 +122,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "experiment_view": report.experiment_view,
         "target": report.target,
         "pipeline": report.pipeline,
+        "proposal": report.proposal,
     }
 
 
@@ -197,6 +200,7 @@ def from_json(data: Any, source: str) -> Report:
             version=str(data.get("mrbot_version", "")),
             target=_target(data.get("target") or {}),
             pipeline=_pipeline(data.get("pipeline") or {}),
+            proposal=_PROPOSAL(data["proposal"], "proposal") if data.get("proposal") else {},
             baseline=_baseline(data.get("baseline") or {}),
             history=[_HISTORY_COMMIT(commit, "history[]") for commit in data.get("history") or []],
             baselines={_baseline_name(name): _HISTORY_COMMIT(rev, "baselines") for name, rev in dict(data.get("baselines") or {}).items()},
@@ -273,6 +277,7 @@ _PIPELINE = object_of({
         "name": (STR, ""), "status": (STR, ""), "status_text": (STR, ""), "seconds": (NUMBER, 0.0),
         "time": (STR, ""), "reasons": (_STRINGS, []), "why": (STR, ""),
     })), []),
+    "imports": (object_of({"checked": (_STRINGS, []), "updated": (_STRINGS, []), "time": (STR, "")}, optional=True), None),
     "pull": (_TRANSFER, None),
     "push": (_TRANSFER, None),
     "data_changes": (list_of(object_of({
@@ -327,6 +332,14 @@ _TARGET = object_of({
     "number": (positive_int_or_null, None),
     "head_sha": (matching(r"([0-9a-f]{7,64})?", "a commit sha", 64), ""),
     "run_url": (matching(r"(https?://[^\s<>\"'`]+)?", "an http(s) URL", 500), ""),
+})
+
+
+PROPOSAL_ACTIONS = ("opened", "updated", "pushed", "none")
+_PROPOSAL = object_of({
+    "branch": (matching(r"[A-Za-z0-9._/-]{0,200}", "a branch name", 200), ""),
+    "pr_url": (matching(r"(https?://[^\s<>\"'`]+)?", "an http(s) URL", 500), ""),
+    "action": (matching("|".join(PROPOSAL_ACTIONS), "opened, updated, pushed or none", 10), "none"),
 })
 
 

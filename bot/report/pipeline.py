@@ -39,6 +39,7 @@ def pipeline_section(inputs: SectionInputs) -> dict[str, Any]:
         "log_tail": "\n".join(failure.log_tail) if failure else "",
         "ran_pipeline": run.repro is not None,
         "stages": [_stage(stage, not run.repro) for stage in stages],
+        "imports": _imports(run),
         "pull": _transfer(run.pull),
         "push": _transfer(run.push),
         "data_changes": [_data_change(change) for change in inputs.data_changes],
@@ -58,7 +59,7 @@ def pipeline_section(inputs: SectionInputs) -> dict[str, Any]:
     # with --no-repro the section always says that repro did not run.
     section["show"] = bool(
         run.no_repro or section["stages"] or failure or section["stale_warning"] or section["base"]["note"]
-        or section["data_changes"] or (run.pull and run.pull.to_rebuild)
+        or section["data_changes"] or (run.pull and run.pull.to_rebuild) or run.imports
     )
     return section
 
@@ -93,6 +94,12 @@ def _transfer(transfer: Transfer | None) -> dict[str, Any] | None:
         "note": transfer.note,
         "to_rebuild": transfer.to_rebuild,
     }
+
+
+def _imports(run: WorkspaceRun) -> dict[str, Any] | None:
+    if run.imports is None:
+        return None
+    return {"checked": run.imports.checked, "updated": run.imports.updated, "time": format_seconds(run.imports.seconds)}
 
 
 def _data_change(change: DataChange) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from bot.errors import BadInput
 from bot.masking import mask
 from bot.workspace import git, transfer
 from bot.workspace.capture import OutputCapture, causes
+from bot.workspace.imports import ImportsUpdate, update_imports
 from bot.workspace.recorded import DataChange, changes_since
 from bot.workspace.repo import open_repo
 from bot.workspace.repro import NOT_RUN, SKIPPED, Failure, ReproRun, StageRun, reproduce, stale_reasons
@@ -31,10 +32,12 @@ class StepOptions:
     pull: bool = True
     repro: bool = True
     push: bool = False
+    update_imports: bool = False  # `dvc update` the import stages first (mrbot propose --update-imports)
 
 
 @dataclass
 class WorkspaceRun:
+    imports: ImportsUpdate | None = None
     pull: Transfer | None = None
     repro: ReproRun | None = None
     no_repro: bool = False  # --no-repro asked for no repro (else repro is None only when a step before it failed)
@@ -70,7 +73,10 @@ def run_steps(
     root = Path(repo.root_dir)
     run = WorkspaceRun(no_repro=not options.repro)
     with OutputCapture(secrets, echo, folds=folds) as capture:
-        if options.pull:
+        if options.update_imports:
+            run.imports = update_imports(repo, capture)
+            run.failure = run.imports.failure
+        if run.failure is None and options.pull:
             run.pull = transfer.pull(repo, capture, rebuild_missing=options.repro)
             run.failure = run.pull.failure
         if run.failure is None and options.repro:
