@@ -57,18 +57,18 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def resolve(given: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The pipeline GitLab builds from the template with these inputs: the ready job, extends applied."""
+def resolve(given: dict[str, Any] | None = None, user_jobs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pipeline GitLab builds from the template with these inputs (and the jobs a user's
+    .gitlab-ci.yml adds): the jobs that run, extends applied (a chain of them, too)."""
     header, body = load_template()
-    config = interpolate(body, input_values(header, given))
-    resolved = {}
-    for name, job in config.items():
-        if name.startswith("."):
-            continue
+    config = {**interpolate(body, input_values(header, given)), **(user_jobs or {})}
+
+    def extended(job: dict[str, Any]) -> dict[str, Any]:
         parent = job.get("extends")
-        job = {key: value for key, value in job.items() if key != "extends"}
-        resolved[name] = deep_merge(config[parent], job) if parent else job
-    return resolved
+        own = {key: value for key, value in job.items() if key != "extends"}
+        return deep_merge(extended(config[parent]), own) if parent else own
+
+    return {name: extended(job) for name, job in config.items() if not name.startswith(".")}
 
 
 def job_environment(job: dict[str, Any]) -> dict[str, str]:

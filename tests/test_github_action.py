@@ -19,7 +19,7 @@ from tests.servers.github import ACTIONS_BOT, FakeGitHub, Pull, Token, actions_e
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
 EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
-DOCS = [ROOT / "docs" / "github.md", ROOT / "docs" / "experiments.md"]
+DOCS = [ROOT / "docs" / "github.md", ROOT / "docs" / "experiments.md", ROOT / "docs" / "retrain.md"]
 TOKEN = "ghs_ActionTestTokenThatMustNeverLeak0001"
 
 
@@ -52,12 +52,13 @@ def test_action_yml_is_a_valid_docker_action_on_a_prebuilt_image():
     assert action["inputs"]["token"]["default"] == "${{ github.token }}"
     assert {"icon", "color"} <= set(action["branding"])
     # Outputs are what mrbot writes to $GITHUB_OUTPUT.
-    assert set(action["outputs"]) == set(report_outputs("improved", "", Path("x")))
+    proposal = {"branch": "mrbot/retrain", "pr_url": "", "action": "none"}
+    assert set(action["outputs"]) == set(report_outputs("improved", "", Path("x"), proposal))
 
 
 def test_example_and_documented_workflows_are_valid(tmp_path):
     documented = docs_workflows(tmp_path)
-    assert len(EXAMPLES) == 5 and len(documented) == 5
+    assert len(EXAMPLES) == 6 and len(documented) == 6
     done = check_jsonschema("vendor.github-workflows", *EXAMPLES, *documented)
     assert done.returncode == 0, done.stdout + done.stderr
     # The docs show the examples (comments aside): the two cannot drift apart.
@@ -240,3 +241,24 @@ def test_the_action_posts_a_report_end_to_end(demo_project, tmp_path, capsys):
     assert comment["body"].startswith(f"<!-- mrbot:report id=cpu head={head} -->")
     assert github.statuses == []  # status: false
     assert TOKEN not in output.out + output.err
+
+
+def test_propose_mode_reaches_mrbot_propose():
+    args, env = run_action({"mode": "propose", "update-imports": "true", "branch": "bot/weekly", "title": "Weekly retrain",
+                            "author": "Retrain Bot <bot@example.com>", "working-directory": "models/tabular"})
+    options = parsed(args, env)
+    assert options.command == "propose" and options.path == Path("models/tabular")
+    assert (options.update_imports, options.branch, options.title) == (True, "bot/weekly", "Weekly retrain")
+    assert options.author == "Retrain Bot <bot@example.com>"
+
+    defaults = parsed(*run_action({"mode": "propose"}))
+    assert (defaults.update_imports, defaults.branch, defaults.title, defaults.author) == (False, "mrbot/retrain", None, None)
+
+
+def test_the_retrain_example_runs_on_a_schedule_one_at_a_time():
+    retrain = workflow("mrbot-retrain.yml")
+    assert set(retrain[True]) == {"schedule", "workflow_dispatch"}
+    assert retrain["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write"}
+    assert retrain["concurrency"] == {"group": "mrbot-retrain", "cancel-in-progress": False}
+    [mrbot] = [step for step in retrain["jobs"]["retrain"]["steps"] if step.get("uses", "").startswith("mrbot-dev/")]
+    assert mrbot["with"]["mode"] == "propose"

@@ -24,7 +24,8 @@ from tests.gitlab_template import (
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "gitlab.md"
 ISSUE_INPUTS = {"stage", "image", "base", "pull", "repro", "install", "id", "fail-on-regression", "config", "template"}
-INPUTS = ISSUE_INPUTS | {"path", "history"}  # the project's folder (a monorepo), the history length
+# The project's folder (a monorepo), the history length, and the scheduled retrain job's two.
+INPUTS = ISSUE_INPUTS | {"path", "history", "update-imports", "branch"}
 CUSTOM_INPUTS = {
     "stage": "report",
     "image": "registry.example.com/tools/mrbot:v0",
@@ -38,6 +39,8 @@ CUSTOM_INPUTS = {
     "config": "ci/mrbot.yml",
     "template": "ci/report.md.j2",
     "path": "ml",
+    "update-imports": True,
+    "branch": "bot/nightly-retrain",
 }
 
 
@@ -169,6 +172,21 @@ def test_mrbot_gets_the_inputs_from_the_job(given, expected, tmp_path):
     assert args.command == "report"
     assert {name: getattr(args, name) for name in expected} == expected
     assert (workdir / "install-ran").exists() == ("install" in given)
+
+
+def test_the_propose_job_runs_mrbot_propose_on_schedules_only(tmp_path):
+    given = {**CUSTOM_INPUTS, "install": "touch install-ran"}
+    job = resolve(given, {"mrbot-retrain": {"extends": ".mrbot-propose"}})["mrbot-retrain"]
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert job["resource_group"] == "mrbot-propose"
+
+    call, _ = run_job_script(job, tmp_path)
+
+    environ = {name: value for name, value in call["env"].items() if value != ""}
+    args = build_parser(environ).parse_args(call["argv"])
+    assert args.command == "propose" and args.path == Path("ml")
+    assert (args.update_imports, args.branch, args.fail_on_regression) == (True, "bot/nightly-retrain", True)
+    assert (args.base, args.report_id, args.config, args.pull) == ("origin/main", "nightly", Path("ci/mrbot.yml"), False)
 
 
 def test_docs_snippets_are_valid_and_use_real_inputs():
