@@ -151,6 +151,9 @@ def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
                        help="name of the commit status mrbot sets (default: mrbot)")
     forge.add_argument("--no-status", dest="set_status", action="store_false",
                        default=not _env_flag(environ, "MRBOT_NO_STATUS"), help="set no commit status")
+    forge.add_argument("--no-check-run", dest="check_run", action="store_false",
+                       default=not _env_flag(environ, "MRBOT_NO_CHECK_RUN"),
+                       help="GitHub: create no check run beside the status (one needs `checks: write`)")
     forge.add_argument("--assets-branch", default=environ.get("MRBOT_ASSETS_BRANCH", "mrbot-assets"),
                        help="GitHub: branch that holds the report's images (default: mrbot-assets)")
     forge.add_argument("--allow-pull-request-target", action="store_true",

@@ -220,7 +220,8 @@ def _post(
     try:
         forge = open_forge(context, forge_settings(args))
         options = PublishOptions(
-            comment_mode=args.comment_mode, template=template or args.template, set_status=args.set_status
+            comment_mode=args.comment_mode, template=template or args.template, set_status=args.set_status,
+            check_run=args.check_run,
         )
         comment_url = publish(forge, report, bundle_dir, options).comment_url
     except MrbotError as exc:

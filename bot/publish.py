@@ -18,6 +18,7 @@ from bot.forges.base import (
     COMMENT_OFF,
     STATUS_DESCRIPTION_LIMIT,
     AlreadyOpen,
+    CheckRun,
     Comment,
     Forge,
     ImagesUnavailable,
@@ -28,7 +29,7 @@ from bot.forges.base import (
 )
 from bot.report.model import Report
 from bot.report.rejudge import rejudge
-from bot.report.render import format_change, render_within
+from bot.report.render import HEADLINES, format_change, render_within
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ UPDATED = "updated"
 UNCHANGED_BODY = "unchanged"
 SKIPPED_NEWER = "skipped: a newer head is already reported"
 SKIPPED_OFF = "skipped: comment mode off"
+CHECK_SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PublishOptions:
     comment_mode: str = "update"
     template: Path | None = None
     set_status: bool = True
+    check_run: bool = True  # besides the status, where the forge has check runs (GitHub)
 
 
 @dataclass(frozen=True)
@@ -177,14 +180,23 @@ def status_state(report: Report) -> str:
 def publish(forge: Forge, report: Report, bundle_dir: Path, options: PublishOptions) -> Published:
     if options.comment_mode == COMMENT_OFF:
         # No comment to show images in: upload nothing, still set the status.
-        published = Published(SKIPPED_OFF)
+        published, markdown = Published(SKIPPED_OFF), ""
     else:
         body, images_note = comment_body(forge, report, bundle_dir, options.template)
+        markdown = body.split("\n", 1)[1]  # what the comment shows, without its marker
         published = upsert_comment(forge, report, body, options.comment_mode)
         published = Published(published.action, published.comment_url, published.body, images_note)
     log.info("report comment %s%s", published.action, f": {published.comment_url}" if published.comment_url else "")
     if options.set_status:
         forge.set_status(status_state(report), status_description(report), published.comment_url)
+    if options.check_run:
+        # The comment's own Markdown fits (a comment's limit is above a check summary's by the marker);
+        # with no comment, a rendering without images.
+        summary = markdown or render_within(report, CHECK_SUMMARY_LIMIT, forge.where_full, options.template, None)
+        title = f"{HEADLINES.get(report.verdict, report.verdict)}: {report.summary}"
+        url = forge.set_check_run(CheckRun(status_state(report), title, summary, report.report_id, published.comment_url))
+        if url:
+            log.info("check run %s: %s", status_state(report), url)
     return published
 
 

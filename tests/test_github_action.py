@@ -73,7 +73,8 @@ def workflow(name: str) -> dict[str, Any]:
 
 def test_examples_ask_for_minimal_permissions_and_run_once_per_pr():
     same_repo = workflow("mrbot.yml")
-    assert same_repo["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write"}
+    assert same_repo["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write",
+                                        "checks": "write"}
     assert same_repo["concurrency"]["group"] == "mrbot-${{ github.event.pull_request.number }}"
     [checkout, mrbot, _upload] = same_repo["jobs"]["report"]["steps"]
     assert checkout["with"]["fetch-depth"] == 0
@@ -186,7 +187,7 @@ def test_defaults_run_a_plain_report():
     # None: as .mrbot.yml's fail_on_regression says (an input's "false" default would override it).
     assert (options.pull, options.repro, options.set_status, options.fail_on_regression) == (True, True, True, None)
     assert (options.comment_mode, options.status_context, options.assets_branch) == ("update", "mrbot", "mrbot-assets")
-    assert options.allow_pull_request_target is False
+    assert options.allow_pull_request_target is False and options.check_run is True
 
 
 def test_every_input_reaches_its_option():
@@ -194,7 +195,7 @@ def test_every_input_reaches_its_option():
         "base": "origin/release", "pull": "false", "repro": "false", "id": "gpu", "comment-mode": "new",
         "fail-on-regression": "true", "config": "ci/mrbot.yml", "template": "ci/report.md.j2",
         "working-directory": "models/tabular", "status": "false", "status-context": "model-report",
-        "assets-branch": "reports-images", "allow-pull-request-target": "true",
+        "assets-branch": "reports-images", "allow-pull-request-target": "true", "check-run": "false",
         "install": "pip install -r requirements.txt", "history": "25",
     })
     options = parsed(args, env)
@@ -203,7 +204,7 @@ def test_every_input_reaches_its_option():
     assert (options.pull, options.repro, options.set_status, options.fail_on_regression) == (False, False, False, True)
     assert (options.config, options.template) == (Path("ci/mrbot.yml"), Path("ci/report.md.j2"))
     assert (options.status_context, options.assets_branch) == ("model-report", "reports-images")
-    assert options.allow_pull_request_target is True
+    assert options.allow_pull_request_target is True and options.check_run is False
     assert options.history == "25"
     # The image's entrypoint runs MRBOT_INSTALL before mrbot (docker/entrypoint.sh).
     assert env["MRBOT_INSTALL"] == "pip install -r requirements.txt"
@@ -258,7 +259,8 @@ def test_propose_mode_reaches_mrbot_propose():
 def test_the_retrain_example_runs_on_a_schedule_one_at_a_time():
     retrain = workflow("mrbot-retrain.yml")
     assert set(retrain[True]) == {"schedule", "workflow_dispatch"}
-    assert retrain["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write"}
+    assert retrain["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write",
+                                      "checks": "write"}
     assert retrain["concurrency"] == {"group": "mrbot-retrain", "cancel-in-progress": False}
     [mrbot] = [step for step in retrain["jobs"]["retrain"]["steps"] if step.get("uses", "").startswith("mrbot-dev/")]
     assert mrbot["with"]["mode"] == "propose"

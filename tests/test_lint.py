@@ -37,15 +37,54 @@ def test_every_hadolint_ignore_in_the_dockerfile_is_explained():
                 assert rule in comments, f"Dockerfile line {number + 1}: say why {rule} is ignored, just above"
 
 
-@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
-def test_workflow_passes_actionlint(workflow):
+def user_workflows(tmp_path: Path) -> list[Path]:
+    """What users copy: the example workflows, and the workflows the docs and the README show."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    blocks = [block for document in documents
+              for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)]
+    paths = sorted((ROOT / "examples" / "github").glob("*.yml"))
+    for index, block in enumerate(block for block in blocks if re.search(r"^jobs:", block, re.M)):
+        paths.append(tmp_path / f"documented-{index}.yml")
+        paths[-1].write_text(block, encoding="utf-8")
+    return paths
+
+
+def actionlint(*workflows: Path) -> subprocess.CompletedProcess:
     # actionlint runs shellcheck over every `run:` block when shellcheck is on PATH: make sure it is.
-    done = subprocess.run(
-        [str(BIN / "actionlint"), "-verbose", str(workflow)],
+    return subprocess.run(
+        [str(BIN / "actionlint"), "-verbose", *map(str, workflows)],
         cwd=ROOT, capture_output=True, text=True, env={"PATH": f"{BIN}:/usr/bin:/bin"},
     )
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_passes_actionlint(workflow):
+    done = actionlint(workflow)
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'Rule "shellcheck" was disabled' not in done.stderr
+
+
+def test_the_workflows_users_copy_pass_actionlint(tmp_path):
+    workflows = user_workflows(tmp_path)
+    assert len(workflows) >= 12  # 6 examples, and the docs' and the README's copies of them
+    done = actionlint(*workflows)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# The first major of each action GitHub's own actions ship that runs on Node 24: GitHub retired Node 20
+# from its runners in 2026, and older majors stop running (actions/checkout#2238: v5; setup-python v6;
+# upload-artifact v5 and download-artifact v5/v6 were still Node 20).
+FIRST_NODE24_MAJOR = {"checkout": 5, "setup-python": 6, "upload-artifact": 6, "download-artifact": 7,
+                      "setup-node": 5, "cache": 5, "github-script": 8}
+
+
+def test_every_workflow_uses_action_majors_that_still_run(tmp_path):
+    uses = [(path.name, name, int(major))
+            for path in [*WORKFLOWS, *user_workflows(tmp_path)]
+            for name, major in re.findall(r"uses: actions/([a-z-]+)@v(\d+)", path.read_text(encoding="utf-8"))]
+    assert {name for _, name, _ in uses} >= {"checkout", "upload-artifact", "download-artifact", "setup-python"}
+    old = [(path, name, major) for path, name, major in uses if major < FIRST_NODE24_MAJOR.get(name, 0)]
+    assert old == [], "these actions run on Node 20, which GitHub's runners no longer have"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)

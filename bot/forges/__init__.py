@@ -21,6 +21,7 @@ _DOING = {
     "update_comment": "updating the report comment",
     "delete_comment": "deleting a duplicate report comment",
     "set_status": "setting the commit status",
+    "set_check_run": "setting the check run",
     "find_open": "looking for the open pull/merge request of the branch",
     "create": "opening the pull/merge request",
     "update": "updating the pull/merge request",

@@ -35,6 +35,17 @@ class Comment:
     created_at: str  # ISO 8601, as the forge gives it; orders comments oldest first
 
 
+@dataclass(frozen=True)
+class CheckRun:
+    """The report as a check on the head commit, where the forge has them (GitHub's check runs)."""
+
+    conclusion: str  # "success" or "failure", as the status
+    title: str  # the headline
+    summary: str  # the report's Markdown
+    report_id: str
+    details_url: str = ""
+
+
 class ImagesUnavailable(Exception):
     """The forge cannot host the images (read-only token, fork PR); the reason goes in the report."""
 
@@ -62,6 +73,10 @@ class Forge(Protocol):
 
     def set_status(self, state: str, description: str, target_url: str) -> None:
         """Commit status on the head sha; state is 'success' or 'failure'."""
+
+    def set_check_run(self, check: CheckRun) -> str:
+        """The report's check run on the head sha (updated on a re-run); its URL. "" where the forge
+        has none, or the token may not write one: the status then stands alone."""
 
 
 @dataclass(frozen=True)

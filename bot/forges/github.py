@@ -17,7 +17,7 @@ from github.GithubObject import NotSet
 from bot.ci.context import Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput, ForgeRefused
-from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, Comment, ImagesUnavailable
+from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, ImagesUnavailable
 from bot.forges.github_api import (
     ClientOptions,
     client_options,
@@ -27,6 +27,7 @@ from bot.forges.github_api import (
     refused,
     unreachable,
 )
+from bot.forges.github_checks import set_check_run
 from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,9 @@ class GitHubForge:
                 description=_clip(description, STATUS_DESCRIPTION_LIMIT),
                 context=self.status_context,
             )
+
+    def set_check_run(self, check: CheckRun) -> str:
+        return set_check_run(self._repo, self._context, self.status_context, check)
 
     # -- images ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 import gitlab
 
 from bot.ci.context import Context
-from bot.forges.base import Comment, ImagesUnavailable, parse_marker
+from bot.forges.base import CheckRun, Comment, ImagesUnavailable, parse_marker
 from bot.forges.gitlab_api import Refusals, open_project
 from bot.report.bundle import images_for_upload
 
@@ -206,6 +206,10 @@ class GitLabForge:
                     log.info("commit status %s is already %s", self.status_name, status["state"])
                     return
                 raise
+
+
+    def set_check_run(self, check: CheckRun) -> str:
+        return ""  # GitLab has no check runs: the commit status, and the MR's metrics widget, are its checks
 
 
 def open_gitlab(context: Context, settings: dict[str, str]) -> GitLabForge:

@@ -3,11 +3,12 @@ and the reference implementation of `base.Forge` the sticky-comment logic is tes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Callable
 
-from bot.forges.base import MARKER, Comment
+from bot.forges.base import MARKER, CheckRun, Comment
 
 
 class LocalForge:
@@ -55,3 +56,8 @@ class LocalForge:
     def set_status(self, state: str, description: str, target_url: str) -> None:
         status = {"state": state, "description": description, "target_url": target_url}
         (self.folder / "status.json").write_text(json.dumps(status), encoding="utf-8")
+
+    def set_check_run(self, check: CheckRun) -> str:
+        path = self.folder / "check-run.json"
+        path.write_text(json.dumps(dataclasses.asdict(check)), encoding="utf-8")
+        return str(path)

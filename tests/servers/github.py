@@ -242,7 +242,7 @@ MAINTAINER = Account("octo-maintainer", 1001)
 CONTRIBUTOR = Account("fork-contributor", 1002)
 
 
-ALL_WRITES = frozenset({"pull_requests", "contents", "statuses"})
+ALL_WRITES = frozenset({"pull_requests", "contents", "statuses", "checks"})
 
 
 @dataclass(frozen=True)
@@ -258,6 +258,8 @@ def write_permission(operation_id: str) -> str:
         return "pull_requests"
     if operation_id == "repos/create-commit-status":
         return "statuses"
+    if operation_id.startswith("checks/"):
+        return "checks"
     return "contents"  # git data, commit comments
 
 
@@ -315,6 +317,7 @@ class FakeGitHub:
         self.issue_comments: dict[int, list[dict[str, Any]]] = {}
         self.commit_comments: dict[str, list[dict[str, Any]]] = {}
         self.statuses: list[dict[str, Any]] = []
+        self.check_runs: list[dict[str, Any]] = []  # as served, oldest first
         self.blobs: dict[str, bytes] = {}
         self.trees: dict[str, dict[str, str]] = {}  # sha -> {path: blob sha}
         self.commits: dict[str, dict[str, Any]] = {}
@@ -888,7 +891,74 @@ def _ancestors(fake: FakeGitHub, sha: str) -> set[str]:
     return seen
 
 
+CHECK_OUTPUT_LIMIT = 65_535  # characters of a check run's output.summary (and of .text)
+
+
+def _check_run_json(fake: FakeGitHub, token: Token, body: dict, check_id: int) -> dict[str, Any]:
+    answer = fake.spec.example("checks/create", 201)
+    answer.update(
+        id=check_id, node_id=f"CR_{check_id}", name=body["name"], head_sha=body["head_sha"],
+        external_id=body.get("external_id", ""), details_url=body.get("details_url"),
+        url=f"{fake.url}/repos/{fake.repository}/check-runs/{check_id}",
+        html_url=f"https://github.com/{fake.repository}/runs/{check_id}",
+        status=body.get("status", "completed" if body.get("conclusion") else "queued"),
+        conclusion=body.get("conclusion"), started_at=fake._now(),
+        completed_at=fake._now() if body.get("conclusion") else None,
+        output={"title": None, "summary": None, "text": None, "annotations_count": 0,
+                "annotations_url": f"{fake.url}/repos/{fake.repository}/check-runs/{check_id}/annotations",
+                **{key: value for key, value in (body.get("output") or {}).items() if key in ("title", "summary", "text")}},
+        check_suite={"id": 1},
+        app={**answer["app"], "slug": "github-actions", "name": "GitHub Actions"} if token.account == ACTIONS_BOT
+        else answer["app"],
+        pull_requests=[],
+    )
+    return answer
+
+
+def _check_output_too_long(body: dict) -> Answer | None:
+    for field_name in ("summary", "text"):
+        text = (body.get("output") or {}).get(field_name) or ""
+        if len(text) > CHECK_OUTPUT_LIMIT:
+            return _error(422, "Invalid request.\n\nOnly 65535 characters are allowed; "
+                          f"{len(text)} were supplied.", documentation_url="https://docs.github.com/rest/checks/runs")
+    return None
+
+
+def _check_create(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
+    if refused := _check_output_too_long(body):
+        return refused
+    check = _check_run_json(fake, token, body, next(fake._ids))
+    fake.check_runs.append(check)
+    return 201, check, {}
+
+
+def _check_update(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
+    found = [check for check in fake.check_runs if check["id"] == int(params["check_run_id"])]
+    if not found:
+        return _error(404, "Not Found")
+    if refused := _check_output_too_long(body):
+        return refused
+    merged = {"name": found[0]["name"], "head_sha": found[0]["head_sha"], "external_id": found[0]["external_id"],
+              "details_url": found[0]["details_url"], "status": found[0]["status"],
+              "conclusion": found[0]["conclusion"], **body,
+              "output": {**{key: found[0]["output"][key] for key in ("title", "summary", "text")},
+                         **(body.get("output") or {})}}
+    check = _check_run_json(fake, token, merged, found[0]["id"])
+    fake.check_runs[fake.check_runs.index(found[0])] = check
+    return 200, check, {}
+
+
+def _check_runs_for_ref(fake: FakeGitHub, token: Token, params: dict, query: dict, body: dict) -> Answer:
+    runs = [check for check in fake.check_runs if check["head_sha"] == params["ref"]
+            and query.get("check_name") in (None, check["name"])]
+    status, page, headers = fake._page(runs, query, f"/repos/{fake.repository}/commits/{params['ref']}/check-runs")
+    return status, {"total_count": len(runs), "check_runs": page}, headers
+
+
 HANDLERS: dict[str, Callable[..., Answer]] = {
+    "checks/create": _check_create,
+    "checks/update": _check_update,
+    "checks/list-for-ref": _check_runs_for_ref,
     "pulls/get": _pulls_get,
     "pulls/list": _pulls_list,
     "pulls/create": _pulls_create,
