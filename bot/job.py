@@ -156,6 +156,19 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         gc.unfreeze()  # what reading set aside: a CLI run ends here, a caller in the same process goes on
 
 
+def report_config(root: Path, options: ReportOptions) -> Config:
+    """.mrbot.yml (or --config) with --id applied, and the template checked: before minutes of
+    pipeline, not after."""
+    config = load_config(root, options.config)
+    if options.report_id:
+        config = replace(config, report_id=check_report_id(options.report_id, "--id / MRBOT_ID"))
+    if options.template or config.template:
+        from bot.report.render import check_template
+
+        check_template(options.template or config.template)
+    return config
+
+
 def _run_report(options: ReportOptions, context: Context) -> Outcome:
     started = time.perf_counter()
     # DVC's API works from inside the repository; paths the user gave are relative to where they are.
@@ -170,16 +183,10 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     if path.is_dir():
         git.trust_checkout(path, in_ci=context.forge != LOCAL)
     root = git.find_repo_root(path)
-    config = load_config(root, options.config)
-    if options.report_id:
-        config = replace(config, report_id=check_report_id(options.report_id, "--id / MRBOT_ID"))
+    config = report_config(root, options)
     fail_on_regression = (
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
     )
-    if options.template or config.template:
-        from bot.report.render import check_template
-
-        check_template(options.template or config.template)  # before minutes of pipeline, not after
     baseline = choose_baseline(root, context, options.base, config.base)
     base = baseline.revision
     head = options.head or git.head(root)

@@ -14,9 +14,9 @@ from pathlib import Path
 from bot.ci.context import GITHUB, LOCAL, Context
 from bot.ci.folds import LogFolds
 from bot.errors import BadInput, ForgeRefused, MrbotError
-from bot.forges import open_pull_requests, push_header
+from bot.forges import open_pull_requests, project_git_url, push_header
 from bot.forges.base import PullRequests
-from bot.job import Outcome, ReportOptions, run_report
+from bot.job import Outcome, ReportOptions, report_config, run_report
 from bot.masking import secret_values
 from bot.publish import open_or_update
 from bot.report.proposal import Proposed, commit_message, default_title, pull_request_body
@@ -24,15 +24,18 @@ from bot.workspace import git
 from bot.workspace.proposal import (
     REMOTE,
     Identity,
-    PushAuth,
+    changed_files,
     check_at_tip,
+    check_branch_is_ours,
     check_clean,
     commit_changes,
-    dirty_files,
     push_branch,
+    remote_for,
+    remote_tip,
+    top_relative,
 )
 from bot.workspace.repo import open_repo
-from bot.workspace.run import StepOptions, run_steps
+from bot.workspace.run import StepOptions, committable_results, push_outputs, run_steps
 
 log = logging.getLogger(__name__)
 
@@ -64,53 +67,71 @@ class Proposal:
 
 
 def run_propose(options: ProposeOptions, context: Context) -> Proposal:
-    report_options = replace(options.report, path=options.report.path.resolve(),
-                             out_dir=options.report.out_dir.resolve())
     if context.number is not None or context.event in _PULL_REQUEST_EVENTS:
         raise BadInput("mrbot propose runs on the base branch (a scheduled or manual pipeline), not on a pull or "
                        "merge request: use `mrbot report` there")
+    report_options = replace(options.report, path=options.report.path.resolve(),
+                             out_dir=options.report.out_dir.resolve())
     path = report_options.path
     if path.is_dir():
         git.trust_checkout(path, in_ci=context.forge != LOCAL)
     root = git.find_repo_root(path)
+    report_config(root, report_options)  # a broken .mrbot.yml or template stops here, not after the push
     head = git.head(root)
-    base = _base_branch(root, report_options.base, context, head)
+    base = _base_branch(report_options.base, context, head)
     branch = _check_branch(root, options.branch, base)
-    outside = _outside(report_options.out_dir, root)
-    check_clean(root, ignore=outside)
-    check_at_tip(root, base, head.sha)
+    header = push_header(context)
+    remote = remote_for(root, header, project_git_url(context))
+    check_clean(root)
+    check_at_tip(root, remote, base, head.sha)
+    check_branch_is_ours(root, remote, branch)
     pulls = open_pull_requests(context) if context.forge != LOCAL else None  # the token, before the pipeline
 
     secrets = list(secret_values(os.environ) if report_options.secrets is None else report_options.secrets)
     secrets += [context.token] if context.token else []
-    steps = StepOptions(pull=report_options.pull, repro=True, push=True, update_imports=options.update_imports)
+    echo, folds = report_options.echo, LogFolds(context.forge)
+    changed: list[str] = []
     with open_repo(root) as repo:
-        run = run_steps(repo, steps, secrets, report_options.echo, LogFolds(context.forge))
+        steps = StepOptions(pull=report_options.pull, repro=True, update_imports=options.update_imports)
+        run = run_steps(repo, steps, secrets, echo, folds)
+        if run.failure is None:
+            outputs = top_relative(root, committable_results(repo))
+            changed, _ = changed_files(root, outputs, _inside(report_options.out_dir, root))
+        if changed:
+            push_outputs(repo, run, secrets, echo, folds)  # only new outputs need the remote
     proposed = Proposed(base, head.sha, branch, context.event, context.run_url,
                         imports_updated=run.imports.updated if run.imports else [],
-                        stages_ran=[stage.name for stage in run.repro.ran] if run.repro else [])
+                        stages_ran=[stage.name for stage in run.repro.ran] if run.repro else [], changed=changed)
     report_options = replace(report_options, base=_base_name(root, base, head.sha), steps=run)
-    changed = dirty_files(root, ignore=outside)
     if run.failure is not None:
         log.error("%s failed: no branch pushed, no pull request opened", run.failure.step)
         return _unproposed(report_options, context, branch)
     if not changed:
         log.info("nothing the pipeline tracks changed on %s (%s): no branch pushed, no pull request", base, head.sha[:8])
         return _unproposed(report_options, context, branch)
-    proposed = replace(proposed, changed=changed)
     title = options.title or default_title(base)
-    author = options.author or (GITHUB_ACTIONS_BOT if context.forge == GITHUB else MRBOT)
+    author = options.author or _author(context, pulls)
     sha = commit_changes(root, changed, commit_message(title, proposed), author)
     log.info("committed %d changed file%s as %s", len(changed), "" if len(changed) == 1 else "s", sha[:8])
     # The commit's results are committed now: nothing is stale against it.
     run.uncommitted, run.lock_files = [], []
     report_options = replace(report_options, head=git.Revision(branch, sha))
-    header = push_header(context)
+    if (tip := remote_tip(root, remote, base)) != head.sha:
+        log.warning("%s moved on to %s while the pipeline ran: not proposing results of the older %s; the next "
+                    "run proposes from the new tip", base, (tip or "nothing")[:8], head.sha[:8])
+        return _unproposed(report_options, context, branch)
     try:
-        push_branch(root, sha, branch, PushAuth(header) if header else None)
+        push_branch(root, remote, sha, branch)
     except ForgeRefused as exc:
         return _unproposed(report_options, context, branch, exc)
     return _proposed(report_options, context, pulls, proposed, title)
+
+
+def _author(context: Context, pulls: PullRequests | None) -> Identity:
+    found = pulls.author() if pulls is not None else None
+    if found:
+        return Identity(*found)
+    return GITHUB_ACTIONS_BOT if context.forge == GITHUB else MRBOT
 
 
 def _proposed(options: ReportOptions, context: Context, pulls: PullRequests | None, proposed: Proposed,
@@ -138,7 +159,7 @@ def _json(branch: str, url: str, action: str) -> dict[str, str]:
     return {"branch": branch, "pr_url": url, "action": action}
 
 
-def _base_branch(root: Path, given: str | None, context: Context, head: git.Revision) -> str:
+def _base_branch(given: str | None, context: Context, head: git.Revision) -> str:
     base = given or context.branch or (head.rev if head.rev != "HEAD" else "")
     if not base:
         raise BadInput("mrbot propose: the checkout is on no branch and CI names none; pass --base with the branch "
@@ -165,7 +186,7 @@ def _check_branch(root: Path, branch: str, base: str) -> str:
     return branch
 
 
-def _outside(out_dir: Path, root: Path) -> str | None:
+def _inside(out_dir: Path, root: Path) -> str | None:
     """The bundle folder, relative to the repository's top level, when it is inside it."""
     top = Path(git.git(root, "rev-parse", "--show-toplevel")).resolve()
     try:

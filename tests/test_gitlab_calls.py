@@ -105,3 +105,25 @@ def test_a_validation_error_body_becomes_one_line(forge):
     message = str(refused.value)
     assert message.startswith("GitLab refused to update the note https://x/#note_5 (400: ")
     assert "is too long" in message and "\n" not in message
+
+
+def test_the_open_merge_request_of_a_fork_with_the_same_branch_name_is_not_ours():
+    from bot.forges.gitlab_merge_requests import open_merge_requests
+
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{API}/user", json={"id": 7, "username": "project_42_bot", "name": "mrbot bot",
+                                         "commit_email": "project_42_bot@noreply.gitlab.example.com"})
+        mocked.get(f"{API}/projects/42", json={"id": 42, "web_url": "https://gitlab.example.com/gitlab/g/p"})
+        listed = mocked.get(f"{API}/projects/42/merge_requests", json=[
+            {"iid": 9, "source_project_id": 77, "web_url": "https://gitlab.example.com/gitlab/g/p/-/merge_requests/9"},
+            {"iid": 4, "source_project_id": 42, "web_url": "https://gitlab.example.com/gitlab/g/p/-/merge_requests/4"},
+        ])
+        environ = {"CI_API_V4_URL": API, "CI_PROJECT_ID": "42", "CI_COMMIT_SHA": HEAD, "GITLAB_TOKEN": TOKEN}
+        requests_of = open_merge_requests(detect_gitlab(environ))
+
+        found = requests_of.find_open("mrbot/retrain", "main")
+
+        assert found is not None and found.number == 4
+        query = listed.calls[0].request.params
+        assert (query["state"], query["source_branch"], query["target_branch"]) == ("opened", "mrbot/retrain", "main")
+        assert requests_of.author() == ("mrbot bot", "project_42_bot@noreply.gitlab.example.com")

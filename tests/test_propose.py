@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.errors import ForgeRefused
 from bot.workspace.demo import git
-from bot.workspace.proposal import PushAuth, push_target
+from bot.workspace.proposal import check_at_tip, push_branch, remote_for
 from tests.retrain_project import build_retrain_project, dvc
 from tests.servers.git_http import GitHttpServer
 
@@ -120,7 +121,7 @@ def test_a_failed_dvc_push_opens_nothing_and_exits_3(project, capsys):
 
 
 @pytest.mark.parametrize("spoil, words", [
-    (lambda job: (job / "train.py").write_text("# edited by hand\n"), "has changes before the run (train.py)"),
+    (lambda job: (job / "train.py").write_text("# edited by hand\n"), "tracked files changed before the run (train.py)"),
     (lambda job: git(job, "checkout", "-q", "-b", "feature"), "not at the tip"),
 ])
 def test_a_dirty_checkout_or_another_commit_is_refused_before_the_pipeline(project, capsys, spoil, words):
@@ -191,34 +192,129 @@ def test_no_hook_of_the_checkout_runs(project, capsys):
     assert not ran.exists() and project.branch_sha(BRANCH)
 
 
-def test_the_push_over_https_carries_the_token_in_a_header_and_leaves_it_nowhere(project, tmp_path):
-    token = "glpat-PushTokenThatMustNeverLeak0001"
+def serve_origin(project, tmp_path, job, token: str) -> GitHttpServer:
+    """The project's origin over HTTP behind basic auth (oauth2:token), with the job's checkout
+    pointed at it as a GitLab runner leaves it: its own job token in the URL."""
     served = tmp_path / "served"
     served.mkdir()
     subprocess.run(["git", "clone", "-q", "--bare", str(project.origin), str(served / "ml.git")], check=True)
+    server = GitHttpServer(served, "oauth2", token)
+    server.__enter__()
+    git(job, "remote", "set-url", "origin", f"{server.url.replace('://', '://gitlab-ci-token:job-secret@')}/ml.git")
+    return server
+
+
+def header_for(token: str) -> str:
+    return "Authorization: Basic " + base64.b64encode(f"oauth2:{token}".encode()).decode()
+
+
+@pytest.mark.parametrize("persisted_scope", ["host", "repository"])
+def test_the_push_over_https_replaces_the_checkouts_own_credentials(project, tmp_path, persisted_scope):
+    token = "glpat-PushTokenThatMustNeverLeak0001"
     job = project.checkout()
-    with GitHttpServer(served, "oauth2", token) as server:
-        # The checkout's origin as a CI runner leaves it: over HTTPS, with the job's own credential in it.
-        git(job, "remote", "set-url", "origin", f"{server.url.replace('://', '://gitlab-ci-token:job-secret@')}/ml.git")
+    server = serve_origin(project, tmp_path, job, token)
+    try:
+        # What actions/checkout persists (for the host), or a header scoped to the repository's URL:
+        # a stale credential the server refuses, which the push must not send.
+        scope = server.url + "/" if persisted_scope == "host" else f"{server.url}/ml.git"
+        stale = header_for("stale-token")
+        git(job, "config", f"http.{scope}.extraheader", stale)
+        config_before = (job / ".git" / "config").read_text()
         sha = git(job, "rev-parse", "HEAD")
-        header = "Authorization: Basic " + base64.b64encode(f"oauth2:{token}".encode()).decode()
-        from bot.workspace.proposal import push_branch
 
-        push_branch(job, sha, BRANCH, PushAuth(header))
+        remote = remote_for(job, header_for(token))
+        check_at_tip(job, remote, "main", sha)  # ls-remote with the token, too
+        push_branch(job, remote, sha, BRANCH)
 
-        assert git(served / "ml.git", "rev-parse", BRANCH) == sha
-        assert "job-secret" not in "".join(server.authorizations)  # the URL's credential was not used
+        assert git(tmp_path / "served" / "ml.git", "rev-parse", BRANCH) == sha
+        assert remote.url == f"{server.url}/ml.git"  # without the job token the checkout's URL carries
+        sent = [value for value in server.authorizations if value]
+        assert sent and all(value == header_for(token).split(": ", 1)[1] for value in sent)
+    finally:
+        server.__exit__(None, None, None)
+    assert (job / ".git" / "config").read_text() == config_before
     assert token not in (job / ".git" / "config").read_text()
 
 
-def test_push_target_strips_credentials_and_resets_configured_headers():
-    url, env = push_target("https://gitlab-ci-token:secret@gitlab.example.com:8443/group/ml.git", PushAuth("X: y"))
+def test_without_the_token_header_the_server_refuses_the_push(project, tmp_path):
+    job = project.checkout()
+    server = serve_origin(project, tmp_path, job, "glpat-TheRightToken000000000001")
+    try:
+        remote = remote_for(job, header_for("glpat-AWrongToken00000000000002"))
+        with pytest.raises(ForgeRefused) as refused:
+            push_branch(job, remote, git(job, "rev-parse", "HEAD"), BRANCH)
+    finally:
+        server.__exit__(None, None, None)
+    assert "glpat-AWrongToken" not in str(refused.value) and "write access" in str(refused.value)
 
-    assert url == "https://gitlab.example.com:8443/group/ml.git"
-    assert env["GIT_CONFIG_KEY_0"] == env["GIT_CONFIG_KEY_1"] == "http.https://gitlab.example.com:8443/.extraheader"
-    assert (env["GIT_CONFIG_VALUE_0"], env["GIT_CONFIG_VALUE_1"]) == ("", "X: y")
-    assert push_target("/srv/git/ml.git", PushAuth("X: y")) == ("/srv/git/ml.git", {})
-    assert push_target("git@github.com:o/r.git", None) == ("git@github.com:o/r.git", {})
+
+def test_an_ssh_origin_is_pushed_over_the_forges_https_url_with_the_token(project):
+    job = project.checkout()
+    git(job, "remote", "set-url", "origin", "git@gitlab.example.com:group/ml.git")
+
+    remote = remote_for(job, "X: y", "https://gitlab.example.com/group/ml.git")
+
+    assert remote.url == "https://gitlab.example.com/group/ml.git"
+    assert remote.env["GIT_CONFIG_KEY_1"] == "http.https://gitlab.example.com/group/ml.git.extraheader"
+    assert (remote.env["GIT_CONFIG_VALUE_0"], remote.env["GIT_CONFIG_VALUE_1"]) == ("", "X: y")
+    git(job, "remote", "set-url", "origin", str(project.origin))
+    assert remote_for(job, "X: y", "https://gitlab.example.com/group/ml.git").url == str(project.origin)
+
+
+def test_a_branch_mrbot_did_not_make_is_not_force_pushed(project, capsys):
+    job = project.checkout()
+    git(job, "checkout", "-q", "-b", "someone")
+    (job / "notes.txt").write_text("a person's work")
+    git(job, "add", "notes.txt")
+    git(job, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "work")
+    git(job, "push", "-q", "origin", f"someone:{BRANCH}")
+    git(job, "checkout", "-q", "main")
+    before = project.branch_sha(BRANCH)
+    project.add_source_rows((3, 9))
+
+    code, output = propose(capsys, job, "--update-imports")
+
+    assert code == 2 and "is not a commit of mrbot propose" in output
+    assert project.branch_sha(BRANCH) == before
+
+
+def test_files_no_one_tracks_are_left_out_of_the_commit(project, capsys):
+    (project.root / "seed" / "train.py").write_text(
+        (project.root / "seed" / "train.py").read_text() + "open('train.log', 'w').write('a log')\n")
+    git(project.root / "seed", "commit", "-q", "-am", "a stage that writes a log")
+    git(project.root / "seed", "push", "-q", "origin", "main")
+    job = project.checkout()
+
+    # The stage's code changed, so it runs: dvc.lock changes, and it writes train.log nobody tracks.
+    code, output = propose(capsys, job)
+
+    assert code == 0, output
+    assert "not committed, as neither git nor DVC tracks them: train.log" in output
+    files = git(project.origin, "diff", "--name-only", "main", BRANCH).split()
+    assert "train.log" not in files and "dvc.lock" in files
+
+
+def test_a_log_file_alone_is_no_change(project, capsys):
+    job = project.checkout()
+    (job / "scratch.txt").write_text("left by a step before mrbot")
+
+    code, output = propose(capsys, job)
+
+    assert code == 0, output
+    assert project.branch_sha(BRANCH) is None and "nothing the pipeline tracks changed" in output
+
+
+def test_a_broken_config_stops_before_the_pipeline(project, capsys):
+    job = project.checkout()
+    (job / ".mrbot.yml").write_text("metrics:\n  rows: {direction: sideways}\n")
+    git(job, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-am", "broken")
+    git(job, "push", "-q", "origin", "main")
+    project.add_source_rows((3, 9))
+
+    code, output = propose(capsys, job, "--update-imports")
+
+    assert code == 2 and ".mrbot.yml" in output and "dvc update" not in output
+    assert project.branch_sha(BRANCH) is None
 
 
 def test_propose_has_its_help():

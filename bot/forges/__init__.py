@@ -22,6 +22,7 @@ _DOING = {
     "delete_comment": "deleting a duplicate report comment",
     "set_status": "setting the commit status",
     "set_check_run": "setting the check run",
+    "author": "reading the token's user",
     "find_open": "looking for the open pull/merge request of the branch",
     "create": "opening the pull/merge request",
     "update": "updating the pull/merge request",
@@ -61,6 +62,11 @@ def open_pull_requests(context: Context) -> PullRequests:
         with _answers_it_cannot_use(context, "checking the token and the project"):
             return _Guarded(open_merge_requests(context), context)  # type: ignore[return-value]
     raise BadInput(f"no forge to open a pull request on in this environment ({context.forge})")
+
+
+def project_git_url(context: Context) -> str:
+    """The project's HTTPS git URL on its forge (both forges spell it the same way)."""
+    return f"{context.server_url}/{context.repository}.git" if context.server_url and context.repository else ""
 
 
 def push_header(context: Context) -> str | None:

@@ -92,6 +92,9 @@ class AlreadyOpen(Exception):
 class PullRequests(Protocol):
     """Opening and updating the one PR/MR of a branch (mrbot propose)."""
 
+    def author(self) -> tuple[str, str] | None:
+        """(name, email) of the token's user for the commit, where the forge gives them."""
+
     def find_open(self, branch: str, base: str) -> PullRequest | None:
         """The open PR/MR from `branch` into `base`, looked for across all pages."""
 

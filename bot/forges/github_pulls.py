@@ -34,6 +34,9 @@ class GitHubPullRequests:
         self._repo = client.get_repo(context.repository)  # lazy: no request yet
         self._owner = context.repository.split("/")[0]
 
+    def author(self) -> tuple[str, str] | None:
+        return None  # the Actions bot's identity is the default; a PAT's user may not want theirs used
+
     def find_open(self, branch: str, base: str) -> PullRequest | None:
         with self._calling(f"listing the open pull requests of {branch}"):
             # PyGithub follows every page's Link; GitHub filters by head and base itself.

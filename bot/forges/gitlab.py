@@ -215,10 +215,10 @@ class GitLabForge:
 def open_gitlab(context: Context, settings: dict[str, str]) -> GitLabForge:
     """Check the token and the project, then find where the note goes: the MR of an MR pipeline,
     else the open MR of the commit (branch pipeline), else the commit itself."""
-    project, user_id, refusals = open_project(context)
+    project, user, refusals = open_project(context)
     thread = _thread(project, context, refusals)
     log.info("posting on %s", thread.web_url)
-    return GitLabForge(project, user_id, thread, context, settings.get("status_context") or "mrbot", refusals)
+    return GitLabForge(project, user.id, thread, context, settings.get("status_context") or "mrbot", refusals)
 
 
 def _thread(project: Any, context: Context, refusals: Refusals) -> Thread:

@@ -116,14 +116,14 @@ def gitlab_client(context: Context) -> gitlab.Gitlab:
     )
 
 
-def open_project(context: Context) -> tuple[Any, int, Refusals]:
-    """The job's project, the token's user id (whose notes are mrbot's), and the refusals' wording;
+def open_project(context: Context) -> tuple[Any, Any, Refusals]:
+    """The job's project, the token's user (whose notes are mrbot's), and the refusals' wording;
     checking the token and the project on the way."""
     client = gitlab_client(context)
     refusals = Refusals(context)
     with refusals("check the token"):
         client.auth()
-        user_id = client.user.id
+        user = client.user
     with refusals(f"open the project {context.repository or context.project_id}"):
         project = client.projects.get(context.project_id)
-    return project, user_id, refusals
+    return project, user, refusals

@@ -21,16 +21,27 @@ def push_header(token: str) -> str:
 
 
 class GitLabMergeRequests:
-    def __init__(self, project: Any, refusals: Refusals):
+    def __init__(self, project: Any, user: Any, refusals: Refusals):
         self._project = project
+        self._user = user
         self._refusals = refusals
+
+    def author(self) -> tuple[str, str] | None:
+        """The token's user (a project access token's bot), as GitLab names it: push rules that want
+        commits by a GitLab user accept it."""
+        attributes = self._user.attributes
+        email = attributes.get("commit_email") or attributes.get("email") or attributes.get("public_email")
+        name = attributes.get("name") or attributes.get("username")
+        return (str(name), str(email)) if name and email else None
 
     def find_open(self, branch: str, base: str) -> PullRequest | None:
         with self._refusals(f"list the open merge requests of {branch}"):
             for merge_request in self._project.mergerequests.list(
                 state="opened", source_branch=branch, target_branch=base, iterator=True, per_page=100
             ):
-                return PullRequest(merge_request.iid, merge_request.web_url)
+                # A fork's MR from a branch of the same name is not ours.
+                if merge_request.source_project_id == self._project.id:
+                    return PullRequest(merge_request.iid, merge_request.web_url)
         return None
 
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
@@ -57,5 +68,5 @@ class GitLabMergeRequests:
 
 
 def open_merge_requests(context: Context) -> GitLabMergeRequests:
-    project, _user_id, refusals = open_project(context)
-    return GitLabMergeRequests(project, refusals)
+    project, user, refusals = open_project(context)
+    return GitLabMergeRequests(project, user, refusals)

@@ -97,6 +97,21 @@ def run_steps(
     return run
 
 
+def push_outputs(
+    repo: Any,
+    run: WorkspaceRun,
+    secrets: Sequence[str],
+    echo: Callable[[str], None] | None = None,
+    folds: LogFolds = LogFolds(),
+) -> None:
+    """`dvc push` after the other steps, once the caller knows there is something new to push."""
+    with OutputCapture(secrets, echo, folds=folds) as capture:
+        run.push = transfer.push(repo, capture)
+        run.failure = run.push.failure
+        if run.failure is not None:
+            run.failure.message = mask(run.failure.message, secrets)
+
+
 def repro_summary(repro: ReproRun) -> str:
     """'2 stages ran, 1 up to date' (restored from the run cache counted as ran)."""
     ran, up_to_date = len(repro.ran), sum(stage.status == SKIPPED for stage in repro.stages)
@@ -148,7 +163,7 @@ def reproduce_base(
                         run.repro = reproduce(repo, capture)
                         run.failure = run.repro.failure
                     if run.failure is None:
-                        keep = _committable_results(repo)
+                        keep = committable_results(repo)
             except BadInput as exc:  # the base's dvc.yaml does not load
                 run.failure = Failure("dvc repro", f"the base's pipeline does not load: {exc}")
             if run.failure is None:
@@ -178,7 +193,7 @@ def _share_dvc_setup(root: Path, tree: Path) -> None:
             config["cache"]["dir"] = cache_dir
 
 
-def _committable_results(repo: Any) -> list[str]:
+def committable_results(repo: Any) -> list[str]:
     """What git must hold for DVC to read the results of a revision: the lock files and the outputs
     kept in git (cache: false). Outputs in the DVC cache are read from the shared cache."""
     paths = {"dvc.lock"}

@@ -18,6 +18,7 @@ class GitHttpServer:
     def __init__(self, root: Path, user: str, token: str):
         self.root = root
         self.credential = base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
+        self.readers: set[str] = set()  # more credentials that may fetch but not push
         self.authorizations: list[str] = []  # what each request carried, for the test to look at
         self.server = LocalServer(self._handle)
 
@@ -36,8 +37,13 @@ class GitHttpServer:
         given = request.headers.get("Authorization", "")
         self.authorizations.append(given)
         scheme, _, credential = given.partition(" ")
-        if scheme.lower() != "basic" or credential != self.credential:
+        pushing = "git-receive-pack" in (request.path + request.query_string.decode())
+        if scheme.lower() != "basic" or credential not in {self.credential, *self.readers}:
             return Response("Unauthorized", status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
+        if pushing and credential != self.credential:
+            # GitLab's answer to a token without write_repository.
+            return Response("You are not allowed to push code to this project.\n", status=403,
+                            content_type="text/plain")
         environ = {
             "GIT_PROJECT_ROOT": str(self.root),
             "GIT_HTTP_EXPORT_ALL": "1",

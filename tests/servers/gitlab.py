@@ -256,7 +256,10 @@ class FakeGitLab:
         return None
 
     def _user(self, request: Request, user: User) -> Response:
-        return json_response({"id": user.id, "username": user.username, "name": user.username, "state": "active"})
+        # GET /user answers the token's own user with its private fields; a project bot's email is a noreply one.
+        email = f"{user.username}@noreply.{request.host.split(':')[0]}"
+        return json_response({"id": user.id, "username": user.username, "name": user.username, "state": "active",
+                              "email": email, "commit_email": email, "public_email": None, "bot": "bot" in user.username})
 
     def _project_json(self, request: Request) -> dict[str, Any]:
         return {"id": self.project_id, "path_with_namespace": self.project_path,
