@@ -22,7 +22,8 @@ from tests.gitlab_template import (
     resolve,
 )
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "gitlab.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "gitlab.md"
 ISSUE_INPUTS = {"stage", "image", "base", "pull", "repro", "install", "id", "fail-on-regression", "config", "template"}
 # The project's folder (a monorepo), the history length, and the scheduled retrain job's two.
 INPUTS = ISSUE_INPUTS | {"path", "history", "update-imports", "branch"}
@@ -193,7 +194,7 @@ def test_docs_snippets_are_valid_and_use_real_inputs():
     header, _ = load_template()
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), flags=re.S)
     assert blocks
-    includes = 0
+    includes = components = 0
     for block in blocks:
         document = yaml.safe_load(block)
         for item in document.get("include", []) if isinstance(document, dict) else []:
@@ -202,4 +203,18 @@ def test_docs_snippets_are_valid_and_use_real_inputs():
             assert item.get("file", ".gitlab-ci-template.yml").endswith(".gitlab-ci-template.yml")
             if "remote" in item:
                 assert item["remote"].endswith("/.gitlab-ci-template.yml")
-    assert includes >= 2  # the remote include and the self-managed project include
+            if "component" in item:
+                components += 1
+                assert re.fullmatch(r"\$CI_SERVER_FQDN/[\w./-]+/mrbot@[\w.~-]+", item["component"]), item
+    assert includes >= 3  # the remote include, the self-managed project include, the component
+    assert components >= 1
+
+
+def test_the_component_is_the_template():
+    # GitLab finds a project's components as templates/<name>.yml; the remote include needs the file at
+    # the root. Two paths, one content: everything but the header comment must agree.
+    component = ROOT / "templates" / "mrbot.yml"
+    assert load_template(component) == load_template()
+    body = lambda path: path.read_text().split("\nspec:\n", 1)[1]  # noqa: E731
+    assert body(component) == body(TEMPLATE)
+    assert "component: $CI_SERVER_FQDN/" in component.read_text().split("\nspec:\n", 1)[0]
