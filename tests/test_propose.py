@@ -141,6 +141,15 @@ def test_a_dirty_checkout_or_another_commit_is_refused_before_the_pipeline(proje
     assert len(output.strip().splitlines()) == 1
 
 
+def test_a_checkout_without_origin_is_refused(project, capsys):
+    job = project.checkout()
+    git(job, "remote", "remove", "origin")
+
+    code, output = propose(capsys, job)
+
+    assert code == 2 and "no git remote 'origin' to push the proposal branch to" in output
+
+
 def test_a_pull_request_pipeline_is_refused(project, capsys, tmp_path):
     job = project.checkout()
     environ = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "3", "CI_PIPELINE_SOURCE": "merge_request_event",

@@ -70,6 +70,8 @@ def remote_for(root: Path, header: str | None, forge_url: str = "") -> Remote:
     is SSH; the token goes in an Authorization header, through git's environment, so it is in neither
     .git/config nor the command line, and replaces any header the checkout configured (actions/checkout's
     persisted credentials)."""
+    if REMOTE not in git(root, "remote").split():
+        raise BadInput(f"{root}: no git remote {REMOTE!r} to push the proposal branch to")
     url = git(root, "remote", "get-url", "--push", REMOTE)
     parts = urlsplit(url)
     if header is None:
