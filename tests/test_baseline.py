@@ -152,3 +152,21 @@ def test_unrelated_history_falls_back_to_the_tip_with_a_warning(demo_project, tm
 
     assert outcome.report.baseline["kind"] == "tip"
     assert outcome.report.warnings[0].startswith("This branch shares no history with main")
+
+
+def test_modified_files_names_the_first_changed_file_whole(tmp_path):
+    # git status starts a worktree change with a space (" M"); the first entry keeps its whole name.
+    from bot.workspace.git import modified_files
+
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "sub").mkdir()
+    for name in ("dvc.lock", "sub/dvc.lock"):
+        (tmp_path / name).write_text("a\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "locks")
+    for name in ("dvc.lock", "sub/dvc.lock"):
+        (tmp_path / name).write_text("b\n")
+    (tmp_path / "new file.lock").write_text("new\n")
+
+    assert modified_files(tmp_path, [":(glob)**/dvc.lock"]) == ["dvc.lock", "sub/dvc.lock"]
+    assert modified_files(tmp_path, ["."]) == ["dvc.lock", "new file.lock", "sub/dvc.lock"]

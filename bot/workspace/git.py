@@ -315,12 +315,20 @@ def merge_base_parent(root: Path, pr_head_sha: str) -> str | None:
     return None
 
 
+def status(root: Path, pathspecs: list[str]) -> list[tuple[str, str]]:
+    """(two-letter status, path relative to the top level) of the tracked or new (not ignored) files
+    among `pathspecs` that differ from HEAD; "??" marks a new one."""
+    # Not git(): its strip() would take the leading space of the first entry's status (" M").
+    output = subprocess.run(["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *pathspecs],
+                            cwd=root, capture_output=True, text=True, check=True).stdout
+    return [(entry[:2], entry[3:]) for entry in output.split("\0") if len(entry) > 3 and entry[2] == " "]
+
+
 def modified_files(root: Path, pathspecs: list[str]) -> list[str]:
     """Tracked or new (not ignored) files among `pathspecs` that differ from HEAD."""
     if not pathspecs:
         return []
-    output = git(root, "status", "--porcelain=v1", "--untracked-files=all", "--", *pathspecs)
-    return sorted(line[3:] for line in output.splitlines() if line)
+    return sorted(name for _, name in status(root, pathspecs))
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import BadInput, ForgeRefused
-from bot.workspace.git import git
+from bot.workspace.git import git, status
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,9 @@ def _check_git_version(root: Path) -> None:
                        "mrbot propose needs git 2.31 or newer in the job's image")
 
 
-def _status(root: Path) -> list[tuple[str, str]]:
-    """(status, path relative to the top level) of what differs below `root`."""
-    # Not git(): its strip() would take the first entry's leading status space.
-    output = subprocess.run(["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."],
-                            cwd=root, capture_output=True, text=True, check=True).stdout
-    return [(entry[:2], entry[3:]) for entry in output.split("\0") if len(entry) > 3 and entry[2] == " "]
-
-
 def check_clean(root: Path) -> None:
     """No tracked file differs from HEAD: a proposal commits only what the run changed."""
-    dirty = [name for code, name in _status(root) if code != "??"]
+    dirty = [name for code, name in status(root, ["."]) if code != "??"]
     if dirty:
         raise BadInput(
             f"{root}: tracked files changed before the run ({_listed(dirty)}); `mrbot propose` commits what the "
@@ -133,7 +125,7 @@ def changed_files(root: Path, outputs: set[str], ignore: str | None = None) -> t
     writes (.dvc files, dvc.lock, .gitignore entries, and `outputs`: the ones kept in git); anything else
     new (a log, a scratch file) stays out. `ignore` is mrbot's own bundle folder."""
     commit, left_out = [], []
-    for code, name in _status(root):
+    for code, name in status(root, ["."]):
         if ignore and (name == ignore or name.startswith(f"{ignore}/")):
             continue
         if code != "??" or name in outputs or _DVC_FILES.search(name):
