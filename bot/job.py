@@ -156,6 +156,30 @@ def run_report(options: ReportOptions, context: Context) -> Outcome:
         gc.unfreeze()  # what reading set aside: a CLI run ends here, a caller in the same process goes on
 
 
+def resolved(options: ReportOptions) -> ReportOptions:
+    """DVC's API works from inside the repository; paths the user gave are relative to where they are."""
+    return replace(
+        options,
+        path=options.path.resolve(),
+        out_dir=options.out_dir.resolve(),
+        template=options.template.resolve() if options.template else None,
+        config=options.config.resolve() if options.config else None,
+    )
+
+
+def checkout_root(path: Path, context: Context) -> Path:
+    """The DVC project's root for `path`, with git told to trust a CI checkout owned by another user."""
+    if path.is_dir():
+        git.trust_checkout(path, in_ci=context.forge != LOCAL)
+    return git.find_repo_root(path)
+
+
+def job_secrets(options: ReportOptions, context: Context) -> list[str]:
+    """What the job's output is masked for: the given secrets (else the environment's) and the token."""
+    secrets = list(secret_values(os.environ) if options.secrets is None else options.secrets)
+    return secrets + ([context.token] if context.token else [])
+
+
 def report_config(root: Path, options: ReportOptions) -> Config:
     """.mrbot.yml (or --config) with --id applied, and the template checked: before minutes of
     pipeline, not after."""
@@ -171,18 +195,8 @@ def report_config(root: Path, options: ReportOptions) -> Config:
 
 def _run_report(options: ReportOptions, context: Context) -> Outcome:
     started = time.perf_counter()
-    # DVC's API works from inside the repository; paths the user gave are relative to where they are.
-    options = replace(
-        options,
-        path=options.path.resolve(),
-        out_dir=options.out_dir.resolve(),
-        template=options.template.resolve() if options.template else None,
-        config=options.config.resolve() if options.config else None,
-    )
-    path = options.path
-    if path.is_dir():
-        git.trust_checkout(path, in_ci=context.forge != LOCAL)
-    root = git.find_repo_root(path)
+    options = resolved(options)
+    root = checkout_root(options.path, context)
     config = report_config(root, options)
     fail_on_regression = (
         config.fail_on_regression if options.fail_on_regression is None else options.fail_on_regression
@@ -193,8 +207,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     if context.head_sha and context.forge != LOCAL and not options.head:
         head = git.Revision(head.rev, context.head_sha)
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
-    secrets = list(secret_values(os.environ) if options.secrets is None else options.secrets)
-    secrets += [context.token] if context.token else []
+    secrets = job_secrets(options, context)
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
     # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
     with ChartRenderer() as renderer, open_repo(root) as repo:

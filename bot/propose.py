@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,8 +15,7 @@ from bot.ci.folds import LogFolds
 from bot.errors import BadInput, ForgeRefused, MrbotError
 from bot.forges import open_pull_requests, project_git_url, push_header
 from bot.forges.base import PullRequests
-from bot.job import Outcome, ReportOptions, report_config, run_report
-from bot.masking import secret_values
+from bot.job import Outcome, ReportOptions, checkout_root, job_secrets, report_config, resolved, run_report
 from bot.publish import open_or_update
 from bot.report.proposal import Proposed, commit_message, default_title, pull_request_body
 from bot.workspace import git
@@ -70,12 +68,8 @@ def run_propose(options: ProposeOptions, context: Context) -> Proposal:
     if context.number is not None or context.event in _PULL_REQUEST_EVENTS:
         raise BadInput("mrbot propose runs on the base branch (a scheduled or manual pipeline), not on a pull or "
                        "merge request: use `mrbot report` there")
-    report_options = replace(options.report, path=options.report.path.resolve(),
-                             out_dir=options.report.out_dir.resolve())
-    path = report_options.path
-    if path.is_dir():
-        git.trust_checkout(path, in_ci=context.forge != LOCAL)
-    root = git.find_repo_root(path)
+    report_options = resolved(options.report)
+    root = checkout_root(report_options.path, context)
     report_config(root, report_options)  # a broken .mrbot.yml or template stops here, not after the push
     head = git.head(root)
     base = _base_branch(report_options.base, context, head)
@@ -87,8 +81,7 @@ def run_propose(options: ProposeOptions, context: Context) -> Proposal:
     check_branch_is_ours(root, remote, branch)
     pulls = open_pull_requests(context) if context.forge != LOCAL else None  # the token, before the pipeline
 
-    secrets = list(secret_values(os.environ) if report_options.secrets is None else report_options.secrets)
-    secrets += [context.token] if context.token else []
+    secrets = job_secrets(report_options, context)
     echo, folds = report_options.echo, LogFolds(context.forge)
     changed: list[str] = []
     with open_repo(root) as repo:
