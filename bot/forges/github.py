@@ -21,6 +21,7 @@ from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, CheckRun, Comment,
 from bot.forges.github_api import (
     ClientOptions,
     client_options,
+    clip,
     github_calls,
     github_client,
     github_message,
@@ -164,7 +165,7 @@ class GitHubForge:
             self._repo.get_commit(self._context.head_sha).create_status(
                 state=state,
                 target_url=target_url or self._context.run_url or NotSet,
-                description=_clip(description, STATUS_DESCRIPTION_LIMIT),
+                description=clip(description, STATUS_DESCRIPTION_LIMIT),
                 context=self.status_context,
             )
 
@@ -259,7 +260,3 @@ def _comment(github_comment: Any) -> Comment:
         url=github_comment.html_url,
         created_at=created.isoformat() if created else "",
     )
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,7 +12,7 @@ from github import GithubException
 
 from bot.ci.context import Context
 from bot.forges.base import CheckRun
-from bot.forges.github_api import github_message, refused, unreachable
+from bot.forges.github_api import clip, github_message, refused, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def external_id(report_id: str) -> str:
 def set_check_run(repo: Any, context: Context, name: str, check: CheckRun) -> str:
     """Update this report's check run on the head, or create it; its URL, or "" when not allowed."""
     doing = f"setting the check run {name!r}"
-    output = {"title": _clip(check.title, TITLE_LIMIT), "summary": _clip(check.summary, SUMMARY_LIMIT)}
+    output = {"title": clip(check.title, TITLE_LIMIT), "summary": clip(check.summary, SUMMARY_LIMIT)}
     fields = {"status": "completed", "conclusion": check.conclusion, "output": output}
     if check.details_url:
         fields["details_url"] = check.details_url
@@ -50,7 +50,3 @@ def set_check_run(repo: Any, context: Context, name: str, check: CheckRun) -> st
         raise refused(exc, doing, context) from None
     except requests.RequestException as exc:
         raise unreachable(exc, doing, context) from None
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,7 +12,15 @@ from github import GithubException
 from bot.ci.context import Context
 from bot.errors import ForgeRefused
 from bot.forges.base import AlreadyOpen, PullRequest
-from bot.forges.github_api import client_options, github_calls, github_client, github_message, refused, unreachable
+from bot.forges.github_api import (
+    client_options,
+    clip,
+    github_calls,
+    github_client,
+    github_message,
+    refused,
+    unreachable,
+)
 
 BODY_LIMIT = 65_536  # GitHub's limit on a pull request's body, as on a comment's
 ACTIONS_MAY_NOT_CREATE = (
@@ -47,7 +55,7 @@ class GitHubPullRequests:
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         doing = f"opening a pull request from {branch} into {base}"
         try:
-            pull = self._repo.create_pull(base=base, head=branch, title=title, body=_clip(body))
+            pull = self._repo.create_pull(base=base, head=branch, title=title, body=clip(body, BODY_LIMIT))
         except GithubException as exc:
             message = github_message(exc)
             details = " ".join(str(error.get("message", "")) for error in (exc.data or {}).get("errors", [])
@@ -63,12 +71,8 @@ class GitHubPullRequests:
 
     def update(self, pull: PullRequest, title: str, body: str) -> PullRequest:
         with self._calling(f"updating pull request #{pull.number}"):
-            self._repo.get_pull(pull.number).edit(title=title, body=_clip(body))
+            self._repo.get_pull(pull.number).edit(title=title, body=clip(body, BODY_LIMIT))
         return pull
 
     def _calling(self, doing: str) -> contextlib.AbstractContextManager[None]:
         return github_calls(self._context, doing)
-
-
-def _clip(body: str) -> str:
-    return body if len(body) <= BODY_LIMIT else body[: BODY_LIMIT - 1] + "…"
