@@ -126,17 +126,19 @@ def move_main_on(origin: Origin, where: Path, params_yaml: str) -> str:
     return origin.sha("main")
 
 
-def push_test_merge(origin: Origin, where: Path, branch: str, ref: str) -> str:
+def push_test_merge(origin: Origin, where: Path, branch: str, ref: str, head_first: bool = False) -> str:
     """The forge's test merge of `branch` into main's tip, pushed as `ref` (refs/pull/N/merge, or
-    GitLab's refs/merge-requests/N/merge). dvc.lock is taken from main, as a textual merge cannot
-    combine it: the job's `dvc repro` brings it up to date."""
+    GitLab's refs/merge-requests/N/merge): main is its first parent. `head_first`: main merged into
+    `branch` instead, as Bitbucket's pull-request pipelines do. dvc.lock is taken from main, as a
+    textual merge cannot combine it: the job's `dvc repro` brings it up to date."""
     work = where / "work-merge"
     subprocess.run(["git", "clone", "-q", "--branch", "main", f"file://{origin.repo}", str(work)], check=True)
-    git(work, "checkout", "-q", "--detach", "main")
-    subprocess.run(["git", "merge", "-q", "--no-ff", "--no-commit", f"origin/{branch}"], cwd=work, capture_output=True)
-    git(work, "checkout", "--ours", "--", "dvc.lock", "metrics.json", "plots")
+    git(work, "checkout", "-q", "--detach", f"origin/{branch}" if head_first else "main")
+    other = "main" if head_first else f"origin/{branch}"
+    subprocess.run(["git", "merge", "-q", "--no-ff", "--no-commit", other], cwd=work, capture_output=True)
+    git(work, "checkout", "--theirs" if head_first else "--ours", "--", "dvc.lock", "metrics.json", "plots")
     git(work, "add", "-A")
-    git(work, "commit", "-q", "--no-edit", "-m", f"Merge {branch} into main")
+    git(work, "commit", "-q", "--no-edit", "-m", f"Merge main into {branch}" if head_first else f"Merge {branch} into main")
     git(work, "push", "-q", "origin", f"HEAD:{ref}")
     sha = git(work, "rev-parse", "HEAD")
     shutil.rmtree(work)

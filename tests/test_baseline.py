@@ -1,5 +1,5 @@
 """The baseline on a real repo where main moved on after the PR forked (another PR changed a param
-there and reproduced): GitHub and GitLab jobs, the PR head or the forge's test merge checked out,
+there and reproduced): GitHub, GitLab and Bitbucket jobs, the PR head or the forge's test merge checked out,
 full and shallow clones. The report must credit the PR with its own changes only."""
 
 import json
@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from bot.ci.bitbucket import detect_bitbucket
 from bot.ci.context import Context
 from bot.ci.github import detect_github
 from bot.ci.gitlab import detect_gitlab
@@ -29,6 +30,7 @@ def moved_on(demo_template, tmp_path_factory):
     tip = move_main_on(origin, where, _params_yaml({**BASE_PARAMS, "noise": 0.6}))
     push_test_merge(origin, where, "experiment", "refs/pull/1/merge")
     push_test_merge(origin, where, "experiment", "refs/merge-requests/1/merge")
+    push_test_merge(origin, where, "experiment", "refs/bitbucket/1/merge", head_first=True)
     return origin, forked_at, tip
 
 
@@ -59,6 +61,23 @@ def github_context(tmp_path, head_sha, tip):
     )
 
 
+def bitbucket_context(head_sha, tip):
+    """A pull-request pipeline: the destination named by branch and a 12-character sha, no merge-base."""
+    return detect_bitbucket({
+        "BITBUCKET_BUILD_NUMBER": "3", "BITBUCKET_COMMIT": head_sha, "BITBUCKET_PR_ID": "1",
+        "BITBUCKET_PR_DESTINATION_BRANCH": "main", "BITBUCKET_PR_DESTINATION_COMMIT": tip[:12],
+        "BITBUCKET_REPO_FULL_NAME": "team/model",
+    })
+
+
+def context_for(forge, tmp_path, head_sha, forked_at, tip, merged):
+    if forge == "github":
+        return github_context(tmp_path, head_sha, tip)
+    if forge == "gitlab":
+        return gitlab_context(head_sha, forked_at, tip, merged)
+    return bitbucket_context(head_sha, tip)
+
+
 def gitlab_context(head_sha, forked_at, tip, merged_results):
     variables = {
         "CI_PIPELINE_SOURCE": "merge_request_event",
@@ -73,13 +92,13 @@ def gitlab_context(head_sha, forked_at, tip, merged_results):
 
 
 @pytest.mark.parametrize("depth", [1, None], ids=["shallow", "full"])
-@pytest.mark.parametrize("forge", ["github", "gitlab"])
+@pytest.mark.parametrize("forge", ["github", "gitlab", "bitbucket"])
 def test_the_pr_head_is_compared_with_where_it_forked_not_with_main_s_tip(moved_on, tmp_path, caplog, forge, depth):
     caplog.set_level(logging.INFO, logger="bot")
     origin, forked_at, tip = moved_on
     head_sha = origin.sha("experiment")
     clone = detached_shallow_checkout(origin, head_sha, tmp_path / "clone", depth)
-    context = github_context(tmp_path, head_sha, tip) if forge == "github" else gitlab_context(head_sha, forked_at, tip, False)
+    context = context_for(forge, tmp_path, head_sha, forked_at, tip, False)
 
     outcome = run(clone, tmp_path, context)
 
@@ -99,13 +118,14 @@ def test_the_pr_head_is_compared_with_where_it_forked_not_with_main_s_tip(moved_
 
 
 @pytest.mark.parametrize("depth", [1, None], ids=["shallow", "full"])
-@pytest.mark.parametrize("forge", ["github", "gitlab"])
-def test_the_forge_s_test_merge_is_compared_with_its_first_parent(moved_on, tmp_path, forge, depth):
+@pytest.mark.parametrize("forge", ["github", "gitlab", "bitbucket"])
+def test_the_forge_s_test_merge_is_compared_with_its_base_side(moved_on, tmp_path, forge, depth):
+    """GitHub and GitLab merge the PR into the base (base first); Bitbucket the base into the PR."""
     origin, forked_at, tip = moved_on
     head_sha = origin.sha("experiment")
-    ref = "refs/pull/1/merge" if forge == "github" else "refs/merge-requests/1/merge"
-    clone = detached_shallow_checkout(origin, ref, tmp_path / "clone", depth)
-    context = github_context(tmp_path, head_sha, tip) if forge == "github" else gitlab_context(head_sha, forked_at, tip, True)
+    ref = {"github": "refs/pull/1/merge", "gitlab": "refs/merge-requests/1/merge", "bitbucket": "refs/bitbucket/1/merge"}
+    clone = detached_shallow_checkout(origin, ref[forge], tmp_path / "clone", depth)
+    context = context_for(forge, tmp_path, head_sha, forked_at, tip, True)
 
     outcome = run(clone, tmp_path, context)
 

@@ -253,7 +253,7 @@ def test_a_bundle_s_baseline_is_checked_and_an_older_bundle_has_none():
     [
         ({"kind": "merge-base", "ahead": 0, "branch": "main"}, "Base: where this branch forked from main (their merge-base), so main's later changes are not counted; main has not moved since."),
         ({"kind": "merge-base", "ahead": None, "branch": "main"}, "Base: where this branch forked from main (their merge-base), so main's later changes are not counted."),
-        ({"kind": "first-parent", "ahead": 2, "branch": "dev"}, "Base: dev as the forge merged this branch into it (the test merge commit's first parent); dev has moved 2 commits since."),
+        ({"kind": "first-parent", "ahead": 2, "branch": "dev"}, "Base: dev as the forge merged this branch into it (the test merge commit's base side); dev has moved 2 commits since."),
         ({"kind": "tip", "ahead": 1, "branch": ""}, "Base: the tip of the base branch, so the 1 commit it gained since this branch forked is counted too."),
         ({"kind": "explicit", "ahead": None, "branch": "v1.2_rc"}, "Base: v1.2\\_rc, as --base named it."),
     ],

@@ -149,7 +149,7 @@ def baseline_note(baseline: dict[str, Any]) -> Markup:
         note = f"Base: where this branch forked from {named} (their merge-base), so {named}'s later changes are not counted"
         note += f"; {named} is {moved} ahead of it." if moved else f"; {named} has not moved since." if ahead == 0 else "."
     elif kind == "first-parent":
-        note = f"Base: {named} as the forge merged this branch into it (the test merge commit's first parent)"
+        note = f"Base: {named} as the forge merged this branch into it (the test merge commit's base side)"
         note += f"; {named} has moved {moved} since." if moved else "."
     elif kind == "tip":
         note = f"Base: the tip of {named}"

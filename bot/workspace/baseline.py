@@ -3,11 +3,13 @@ default), the forge's test merge, the base branch's tip, or what --base names.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.ci.context import LOCAL, Context
+from bot.errors import BadInput
 from bot.workspace import git
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def _first_parent(root: Path, context: Context, merged_into: str) -> Baseline:
     revision = git.ensure_revision(root, merged_into)
     branch = context.base_ref or ""
     ahead = None
-    tip = context.base_sha
+    tip = _named_tip(root, context)
     if tip and tip != merged_into and git.is_ancestor(root, merged_into, tip):
         ahead = git.count_commits(root, merged_into, tip)
     elif tip == merged_into:
@@ -74,13 +76,25 @@ def _first_parent(root: Path, context: Context, merged_into: str) -> Baseline:
 def _tip(root: Path, context: Context) -> git.Revision:
     """The base branch's tip: the sha CI names, else the branch CI names (fetched if the clone
     lacks it), else locally the first of git.BASE_CANDIDATES."""
-    if context.forge != LOCAL and context.base_sha:
-        found = git.ensure_revision(root, context.base_sha)
+    tip_sha = _named_tip(root, context) if context.forge != LOCAL else ""
+    if tip_sha:
+        found = git.ensure_revision(root, tip_sha)
         return git.Revision(context.base_ref or found.sha[:8], found.sha)
     if context.forge != LOCAL and context.base_ref:
         found = git.ensure_revision(root, context.base_ref)
         return git.Revision(context.base_ref, found.sha)
     return git.default_branch(root)
+
+
+def _named_tip(root: Path, context: Context) -> str:
+    """The base tip's sha as CI names it, whole. Bitbucket names it by 12 characters: resolved where
+    the clone has that commit, else "" (the branch name finds the tip then)."""
+    sha = context.base_sha
+    if not sha or len(sha) == 40:
+        return sha
+    with contextlib.suppress(BadInput):
+        return git.resolve(root, sha).sha
+    return ""
 
 
 def _merge_base(root: Path, head_sha: str, tip_sha: str, known: str = "") -> str | None:

@@ -305,13 +305,15 @@ def commit_parents(root: Path, rev: str) -> list[str]:
 
 
 def merge_base_parent(root: Path, pr_head_sha: str) -> str | None:
-    """When the checkout is the forge's merge of the PR into its base (GitHub `pull_request` events,
-    GitLab merged-results pipelines), that merge's first parent is exactly what it merged into."""
+    """When the checkout is the forge's merge of the PR into its base, the merge's other parent is
+    exactly what it merged into: the first parent for GitHub `pull_request` events and GitLab
+    merged-results pipelines (base merged with the PR), the second for Bitbucket's pull-request
+    pipelines (the destination merged into the PR's head)."""
     if not pr_head_sha:
         return None
     parents = commit_parents(root, "HEAD")
-    if len(parents) == 2 and parents[1] == pr_head_sha:
-        return parents[0]
+    if len(parents) == 2 and pr_head_sha in parents and parents[0] != parents[1]:
+        return parents[0] if parents[1] == pr_head_sha else parents[1]
     return None
 
 
