@@ -143,7 +143,7 @@ def _add_report_options(parser: argparse.ArgumentParser, environ: Mapping[str, s
 
 
 def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
-    forge = parser.add_argument_group("posting (GitHub / GitLab)")
+    forge = parser.add_argument_group("posting (GitHub / GitLab / Bitbucket)")
     forge.add_argument("--comment-mode", choices=COMMENT_MODES,
                        default=environ.get("MRBOT_COMMENT_MODE", "update"),
                        help="update the one report comment (default), add a new one, or post none")
@@ -153,9 +153,9 @@ def _add_forge_options(parser: argparse.ArgumentParser, environ: Mapping[str, st
                        default=not _env_flag(environ, "MRBOT_NO_STATUS"), help="set no commit status")
     forge.add_argument("--no-check-run", dest="check_run", action="store_false",
                        default=not _env_flag(environ, "MRBOT_NO_CHECK_RUN"),
-                       help="GitHub: create no check run beside the status (one needs `checks: write`)")
+                       help="GitHub: no check run beside the status (it needs `checks: write`); Bitbucket: no Code Insights report")
     forge.add_argument("--assets-branch", default=environ.get("MRBOT_ASSETS_BRANCH", "mrbot-assets"),
-                       help="GitHub: branch that holds the report's images (default: mrbot-assets)")
+                       help="GitHub, Bitbucket: branch that holds the report's images (default: mrbot-assets)")
     forge.add_argument("--allow-pull-request-target", action="store_true",
                        default=bool(_env_flag(environ, "MRBOT_ALLOW_PULL_REQUEST_TARGET")),
                        help="GitHub: run on pull_request_target events (runs PR code with a write token: "

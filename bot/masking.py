@@ -16,6 +16,7 @@ _SECRET_SHAPES = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
     re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}\b"),
     re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab personal/project tokens
+    re.compile(r"\bAT[A-Z]{2}T3xFfG[A-Za-z0-9_=-]{20,}"),  # Atlassian API and Bitbucket access tokens
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
 )
 # The user info of URLs (remote URLs, git remotes with a token): user:password@ or TOKEN@, up to

@@ -173,6 +173,24 @@ def _changes(report: Report, limit: int) -> str:
     return ", ".join(parts) or report.summary[:limit]
 
 
+FACTS_LIMIT = 10  # Bitbucket shows up to 10 data fields on a Code Insights report
+
+
+def headline_facts(report: Report) -> tuple[tuple[str, float | int | str], ...]:
+    """The verdict, the counts, then head's value of the metrics that moved most tellingly."""
+    judged = [row for row in report.metrics if row.judged]
+    facts: list[tuple[str, float | int | str]] = [
+        ("Verdict", HEADLINES.get(report.verdict, report.verdict)),
+        ("Regressed", sum(row.verdict == REGRESSED for row in judged)),
+        ("Improved", sum(row.verdict == IMPROVED for row in judged)),
+    ]
+    moved = sorted((row for row in judged if row.change is not None),
+                   key=lambda row: row.verdict not in (REGRESSED, IMPROVED))
+    for row in moved[: FACTS_LIMIT - len(facts)]:
+        facts.append((f"{row.name} ({format_change(row)})", row.new))
+    return tuple(facts)
+
+
 def status_state(report: Report) -> str:
     return "failure" if report.gate_failed or report.pipeline.get("failed") else "success"
 
@@ -194,7 +212,9 @@ def publish(forge: Forge, report: Report, bundle_dir: Path, options: PublishOpti
         # with no comment, a rendering without images.
         summary = markdown or render_within(report, CHECK_SUMMARY_LIMIT, forge.where_full, options.template, None)
         title = f"{HEADLINES.get(report.verdict, report.verdict)}: {report.summary}"
-        url = forge.set_check_run(CheckRun(status_state(report), title, summary, report.report_id, published.comment_url))
+        check = CheckRun(status_state(report), title, summary, report.report_id, published.comment_url,
+                         status_description(report), headline_facts(report))
+        url = forge.set_check_run(check)
         if url:
             log.info("check run %s: %s", status_state(report), url)
     return published

@@ -11,7 +11,7 @@ from bot.workspace.demo import build_demo_project
 def isolated_environment(monkeypatch, tmp_path):
     """No test sees the CI variables or tokens of the machine it runs on."""
     for name in list(os.environ):
-        if name.startswith(("GITHUB_", "GITLAB_", "CI_", "MRBOT_")) or name in ("CI", "GITLAB_CI"):
+        if name.startswith(("GITHUB_", "GITLAB_", "BITBUCKET_", "GITEA_", "FORGEJO_", "CI_", "MRBOT_")) or name in ("CI", "GITLAB_CI"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))

@@ -4,14 +4,17 @@ from bot.forges.base import marker, parse_marker
 from bot.forges.local import LocalForge
 from bot.publish import (
     CREATED,
+    FACTS_LIMIT,
     SKIPPED_NEWER,
     SKIPPED_OFF,
     UNCHANGED_BODY,
     UPDATED,
     PublishOptions,
+    headline_facts,
     publish,
     status_description,
 )
+from tests.forge_reports import make_report
 from tests.test_render import sample_report
 
 OLD_HEAD = "2" * 40
@@ -109,3 +112,12 @@ def test_status_is_set_with_headline_numbers(tmp_path):
 def test_a_quoted_marker_in_the_middle_is_not_a_report():
     assert parse_marker("> quoting\n" + marker("default", OLD_HEAD)) is None
     assert parse_marker(marker("default", OLD_HEAD) + "\nbody") == ("default", OLD_HEAD)
+
+
+def test_headline_facts_lead_with_the_verdict_and_counts_then_the_telling_metrics():
+    facts = headline_facts(make_report(accuracy=0.7, extra_improved=12))
+    assert facts[:3] == (("Verdict", "❌ Model regressed"), ("Regressed", 1), ("Improved", 12))
+    assert len(facts) == FACTS_LIMIT
+    # Metrics that moved, regressions and improvements before plain changes; values are head's.
+    assert facts[3][0].startswith("test.accuracy (-0.1") and facts[3][1] == 0.7
+    assert all("test.loss" not in title for title, _ in facts)  # it did not move

@@ -1,5 +1,5 @@
-"""Where we run: the context of each CI system (GitHub Actions, GitLab CI, a laptop), and the job
-summary and outputs mrbot leaves there."""
+"""Where we run: the context of each CI system (GitHub Actions, GitLab CI, Bitbucket Pipelines, a
+laptop), and the job summary and outputs mrbot leaves there."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.ci.context import Context
 
 
 def detect(environ: Mapping[str, str], allow_pull_request_target: bool = False) -> Context:
-    """GitHub Actions, GitLab CI, or a laptop (the local context: no forge)."""
+    """GitHub Actions, GitLab CI, Bitbucket Pipelines, or a laptop (the local context: no forge)."""
     if environ.get("GITHUB_ACTIONS") == "true":
         from bot.ci.github import detect_github
 
@@ -18,4 +18,8 @@ def detect(environ: Mapping[str, str], allow_pull_request_target: bool = False) 
         from bot.ci.gitlab import detect_gitlab
 
         return detect_gitlab(environ)
+    if environ.get("BITBUCKET_BUILD_NUMBER") and environ.get("BITBUCKET_COMMIT"):
+        from bot.ci.bitbucket import detect_bitbucket
+
+        return detect_bitbucket(environ)
     return Context()

@@ -8,18 +8,19 @@ from pathlib import Path
 LOCAL = "local"
 GITHUB = "github"
 GITLAB = "gitlab"
+BITBUCKET = "bitbucket"
 
 
 @dataclass(frozen=True)
 class Context:
     forge: str = LOCAL
-    repository: str = ""  # owner/name on GitHub, the project path on GitLab
+    repository: str = ""  # owner/name on GitHub, the project path on GitLab, workspace/slug on Bitbucket
     project_id: str = ""  # GitLab's numeric project id
     api_url: str = ""
     server_url: str = ""
     number: int | None = None  # PR/MR number; None posts on the commit
     head_sha: str = ""
-    base_sha: str = ""  # the base branch's tip, where CI says it
+    base_sha: str = ""  # the base branch's tip, where CI says it (Bitbucket: maybe abbreviated)
     merge_base_sha: str = ""  # where the PR forked from the base branch, where CI says it (GitLab)
     base_ref: str = ""
     branch: str = ""  # the branch a push, scheduled or manual pipeline runs on; "" for a PR/MR

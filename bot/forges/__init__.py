@@ -1,5 +1,5 @@
 """Where reports are published: one small driver per forge behind `base.Forge`.
-Nothing outside this package imports PyGithub or python-gitlab."""
+Nothing outside this package imports PyGithub or python-gitlab; Bitbucket is plain requests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import functools
 from typing import Any, Iterator
 
-from bot.ci.context import GITHUB, GITLAB, Context
+from bot.ci.context import BITBUCKET, GITHUB, GITLAB, Context
 from bot.errors import BadInput, ForgeRefused, MrbotError
 from bot.forges.base import AlreadyOpen, Comment, Forge, ImagesUnavailable, PullRequests
 from bot.masking import mask
@@ -27,7 +27,11 @@ _DOING = {
     "create": "opening the pull/merge request",
     "update": "updating the pull/merge request",
 }
-_FORGE_NAMES = {GITHUB: ("GitHub", "GITHUB_API_URL"), GITLAB: ("GitLab", "CI_API_V4_URL")}
+_FORGE_NAMES = {
+    GITHUB: ("GitHub", "GITHUB_API_URL"),
+    GITLAB: ("GitLab", "CI_API_V4_URL"),
+    BITBUCKET: ("Bitbucket", "MRBOT_BITBUCKET_API_URL"),
+}
 
 
 def open_forge(context: Context, settings: dict[str, str]) -> Forge:
@@ -43,6 +47,11 @@ def open_forge(context: Context, settings: dict[str, str]) -> Forge:
 
         with _answers_it_cannot_use(context, "checking the token and the repository"):
             return _Guarded(open_gitlab(context, settings), context)  # type: ignore[return-value]
+    if context.forge == BITBUCKET:
+        from bot.forges.bitbucket import open_bitbucket
+
+        with _answers_it_cannot_use(context, "checking the token and the repository"):
+            return _Guarded(open_bitbucket(context, settings), context)  # type: ignore[return-value]
     raise BadInput(f"no forge to post to in this environment ({context.forge}); use --dry-run or --out")
 
 
@@ -61,6 +70,9 @@ def open_pull_requests(context: Context) -> PullRequests:
 
         with _answers_it_cannot_use(context, "checking the token and the project"):
             return _Guarded(open_merge_requests(context), context)  # type: ignore[return-value]
+    if context.forge == BITBUCKET:
+        raise BadInput("mrbot propose does not open pull requests on Bitbucket yet; run `mrbot report` in the "
+                       "branch's pipeline instead")
     raise BadInput(f"no forge to open a pull request on in this environment ({context.forge})")
 
 

@@ -17,6 +17,11 @@ COMMENT_MODES = (COMMENT_UPDATE, COMMENT_NEW, COMMENT_OFF)
 STATUS_DESCRIPTION_LIMIT = 140  # GitHub's limit on a commit status description; GitLab's is larger
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` within one of a forge's length limits, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def marker(report_id: str, head_sha: str) -> str:
     return f"<!-- mrbot:report id={report_id} head={head_sha} -->"
 
@@ -37,13 +42,17 @@ class Comment:
 
 @dataclass(frozen=True)
 class CheckRun:
-    """The report as a check on the head commit, where the forge has them (GitHub's check runs)."""
+    """The report as a check on the head commit, where the forge has them (GitHub's check runs,
+    Bitbucket's Code Insights reports)."""
 
     conclusion: str  # "success" or "failure", as the status
     title: str  # the headline
     summary: str  # the report's Markdown
     report_id: str
     details_url: str = ""
+    description: str = ""  # one line of what changed, as the status says it
+    # The headline figures, (title, value), for forges that show typed fields (Bitbucket Code Insights).
+    facts: tuple[tuple[str, float | int | str], ...] = ()
 
 
 class ImagesUnavailable(Exception):

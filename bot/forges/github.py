@@ -17,11 +17,10 @@ from github.GithubObject import NotSet
 from bot.ci.context import Context
 from bot.ci.github import BOT_LOGIN, FIND_PULL_BY_HEAD, FORK
 from bot.errors import BadInput, ForgeRefused
-from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, ImagesUnavailable
+from bot.forges.base import MARKER, STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, ImagesUnavailable, clip
 from bot.forges.github_api import (
     ClientOptions,
     client_options,
-    clip,
     github_calls,
     github_client,
     github_message,

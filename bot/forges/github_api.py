@@ -161,8 +161,3 @@ def refused(exc: GithubException, doing: str, context: Context) -> ForgeRefused:
 
 def unreachable(exc: requests.RequestException, doing: str, context: Context) -> ForgeRefused:
     return ForgeRefused(f"could not reach GitHub at {context.api_url} while {doing}: {type(exc).__name__}")
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` within one of GitHub's length limits, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,8 +11,8 @@ import requests
 from github import GithubException
 
 from bot.ci.context import Context
-from bot.forges.base import CheckRun
-from bot.forges.github_api import clip, github_message, refused, unreachable
+from bot.forges.base import CheckRun, clip
+from bot.forges.github_api import github_message, refused, unreachable
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,9 @@ from github import GithubException
 
 from bot.ci.context import Context
 from bot.errors import ForgeRefused
-from bot.forges.base import AlreadyOpen, PullRequest
+from bot.forges.base import AlreadyOpen, PullRequest, clip
 from bot.forges.github_api import (
     client_options,
-    clip,
     github_calls,
     github_client,
     github_message,
