@@ -72,7 +72,7 @@ def comment_body(forge: Forge, report: Report, bundle_dir: Path, template: Path 
     image_url: Callable[[str], str] | None
     images_note = ""
     try:
-        image_url = forge.host_images(bundle_dir, images) if images else (lambda path: path)
+        image_url = forge.host_images(bundle_dir, images, report.report_id) if images else (lambda path: path)
     except ImagesUnavailable as exc:
         image_url, images_note = None, f"Images are not shown: {exc}"
         log.warning("%s", images_note)

@@ -12,7 +12,7 @@ from bot.ci.bitbucket import detect_bitbucket
 from bot.errors import ForgeRefused
 from bot.forges.base import CheckRun, Comment, ImagesUnavailable, marker
 from bot.forges.bitbucket import open_bitbucket
-from bot.forges.bitbucket_api import ClientOptions
+from bot.forges.rest import ClientOptions
 
 API = "https://api.bitbucket.org/2.0"
 REPO = f"{API}/repositories/team/model"

@@ -3,6 +3,7 @@ run with the variables Bitbucket Pipelines sets, through the image's entrypoint 
 `mrbot`, talking over a socket to the fake Bitbucket Cloud on 127.0.0.1."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,19 @@ def test_the_schema_check_catches_a_broken_pipeline(tmp_path):
     done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines",
                            str(broken)], capture_output=True, text=True)
     assert done.returncode != 0
+
+
+def test_the_readme_and_docs_pipelines_are_valid(tmp_path):
+    documents = [ROOT / "README.md", ROOT / "docs" / "bitbucket.md"]
+    blocks = [block for document in documents
+              for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)
+              if re.search(r"^pipelines:", block, re.M)]
+    assert len(blocks) == 2
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"bitbucket-pipelines-{index}.yml"
+        path.write_text(block, encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                               "vendor.bitbucket-pipelines", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        [entry] = yaml.safe_load(block)["pipelines"]["pull-requests"]["**"]
+        assert entry["step"]["script"] == pull_request_script()

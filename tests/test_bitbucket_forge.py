@@ -11,7 +11,7 @@ from bot.errors import ForgeRefused
 from bot.forges import open_forge
 from bot.forges.base import marker, parse_marker
 from bot.forges.bitbucket import COMMENT_LIMIT, open_bitbucket
-from bot.forges.bitbucket_api import ClientOptions
+from bot.forges.rest import ClientOptions
 from bot.publish import CREATED, SKIPPED_NEWER, UNCHANGED_BODY, UPDATED, PublishOptions, publish
 from tests.forge_reports import HEAD, NEWER_HEAD, PNG, make_report
 from tests.servers.bitbucket import FakeBitbucket, User

@@ -43,7 +43,10 @@ def user_workflows(tmp_path: Path) -> list[Path]:
     blocks = [block for document in documents
               for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)]
     paths = sorted((ROOT / "examples" / "github").glob("*.yml"))
-    for index, block in enumerate(block for block in blocks if re.search(r"^jobs:", block, re.M)):
+    # Forgejo's workflows name actions by URL, which GitHub's actionlint refuses: tests/test_forgejo_e2e.py
+    # checks those against the workflow schema.
+    github = [block for block in blocks if re.search(r"^jobs:", block, re.M) and "data.forgejo.org" not in block]
+    for index, block in enumerate(github):
         paths.append(tmp_path / f"documented-{index}.yml")
         paths[-1].write_text(block, encoding="utf-8")
     return paths

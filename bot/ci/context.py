@@ -9,6 +9,7 @@ LOCAL = "local"
 GITHUB = "github"
 GITLAB = "gitlab"
 BITBUCKET = "bitbucket"
+FORGEJO = "forgejo"  # Forgejo and Gitea: one API
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import contextlib
 import functools
 from typing import Any, Iterator
 
-from bot.ci.context import BITBUCKET, GITHUB, GITLAB, Context
+from bot.ci.context import BITBUCKET, FORGEJO, GITHUB, GITLAB, Context
 from bot.errors import BadInput, ForgeRefused, MrbotError
 from bot.forges.base import AlreadyOpen, Comment, Forge, ImagesUnavailable, PullRequests
 from bot.masking import mask
@@ -31,6 +31,7 @@ _FORGE_NAMES = {
     GITHUB: ("GitHub", "GITHUB_API_URL"),
     GITLAB: ("GitLab", "CI_API_V4_URL"),
     BITBUCKET: ("Bitbucket", "MRBOT_BITBUCKET_API_URL"),
+    FORGEJO: ("Forgejo", "GITHUB_API_URL"),
 }
 
 
@@ -52,6 +53,11 @@ def open_forge(context: Context, settings: dict[str, str]) -> Forge:
 
         with _answers_it_cannot_use(context, "checking the token and the repository"):
             return _Guarded(open_bitbucket(context, settings), context)  # type: ignore[return-value]
+    if context.forge == FORGEJO:
+        from bot.forges.forgejo import open_forgejo
+
+        with _answers_it_cannot_use(context, "checking the token and the repository"):
+            return _Guarded(open_forgejo(context, settings), context)  # type: ignore[return-value]
     raise BadInput(f"no forge to post to in this environment ({context.forge}); use --dry-run or --out")
 
 
@@ -70,9 +76,9 @@ def open_pull_requests(context: Context) -> PullRequests:
 
         with _answers_it_cannot_use(context, "checking the token and the project"):
             return _Guarded(open_merge_requests(context), context)  # type: ignore[return-value]
-    if context.forge == BITBUCKET:
-        raise BadInput("mrbot propose does not open pull requests on Bitbucket yet; run `mrbot report` in the "
-                       "branch's pipeline instead")
+    if context.forge in (BITBUCKET, FORGEJO):
+        raise BadInput(f"mrbot propose does not open pull requests on {_FORGE_NAMES[context.forge][0]} yet; "
+                       "it runs on GitHub and GitLab")
     raise BadInput(f"no forge to open a pull request on in this environment ({context.forge})")
 
 

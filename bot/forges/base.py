@@ -64,8 +64,9 @@ class Forge(Protocol):
     comment_limit: int  # the longest comment body the forge accepts, in characters
     where_full: str  # where a reader finds the full report when the comment was shortened
 
-    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
-        """Upload the bundle's images; return bundle path -> URL. Raise ImagesUnavailable."""
+    def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
+        """Upload the bundle's images for the report `report_id`'s comment; return bundle path -> URL.
+        Raise ImagesUnavailable."""
 
     def report_comments(self, report_id: str) -> list[Comment]:
         """mrbot's own comments carrying this report id's marker, across all pages, oldest first.

@@ -3,20 +3,20 @@ committed to an assets branch, a build status, and a Code Insights report on the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlsplit
 
 from bot.ci.bitbucket import BOT_UUID
 from bot.ci.context import Context
 from bot.errors import BadInput, ForgeRefused
 from bot.forges.base import STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, ImagesUnavailable, clip, parse_marker
-from bot.forges.bitbucket_api import BitbucketClient, ClientOptions, Refusal
+from bot.forges.bitbucket_api import BitbucketClient
 from bot.forges.bitbucket_insights import report_body, report_key
+from bot.forges.rest import ClientOptions, Refusal
 from bot.report.bundle import images_for_upload
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class BitbucketForge:
 
     def check_repository(self) -> None:
         doing = f"opening the repository {self.context.repository}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             self.client.json("GET", self.repo_path, doing)
 
     def _thread(self) -> str:
@@ -92,7 +92,7 @@ class BitbucketForge:
     def _own_comments(self) -> list[Comment]:
         """Comments by the token's user that start with an mrbot marker; anyone can quote a marker."""
         doing = f"listing the comments of {self._where()}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             values = list(self.client.pages(self._thread(), doing))
         return [
             _comment(value) for value in values
@@ -107,7 +107,7 @@ class BitbucketForge:
         if self.number is None:
             return None
         doing = f"reading pull request #{self.number}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             pull = self.client.json("GET", f"{self.repo_path}/pullrequests/{self.number}", doing)
             head = str(pull["source"]["commit"]["hash"])
             if _FULL_SHA.fullmatch(head) or self.head_sha.startswith(head):
@@ -117,18 +117,18 @@ class BitbucketForge:
 
     def create_comment(self, body: str) -> Comment:
         doing = f"commenting on {self._where()}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             return _comment(self.client.json("POST", self._thread(), doing, json={"content": {"raw": body}}))
 
     def update_comment(self, comment: Comment, body: str) -> Comment:
         doing = f"updating comment {comment.url}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             return _comment(self.client.json("PUT", f"{self._thread()}/{int(comment.id)}", doing,
                                              json={"content": {"raw": body}}))
 
     def delete_comment(self, comment: Comment) -> None:
         doing = f"deleting duplicate comment {comment.url}"
-        with self._calling(doing):
+        with self.client.calling(doing):
             self.client.call("DELETE", f"{self._thread()}/{int(comment.id)}", doing)
 
     # -- build status and Code Insights ------------------------------------------------------
@@ -143,7 +143,7 @@ class BitbucketForge:
             # Bitbucket requires a link: the comment, else the pipeline, else the PR or commit.
             "url": target_url or self.context.run_url or self._web_page(),
         }
-        with self._calling(doing):
+        with self.client.calling(doing):
             self.client.call("POST", f"{self.repo_path}/commit/{self.head_sha}/statuses/build", doing, json=status)
 
     def set_check_run(self, check: CheckRun) -> str:
@@ -167,7 +167,7 @@ class BitbucketForge:
 
     # -- images ------------------------------------------------------------------------------
 
-    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+    def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
         """Commit the images in one commit to the assets branch and link them pinned to it, through
         bitbucket.org, so private repositories show them to their readers. Names carry the content
         hash: a re-run links the commit its earlier comment did, and an unchanged report stays unchanged."""
@@ -226,16 +226,6 @@ class BitbucketForge:
             return ("the token cannot write the repository (the scope repository:write), or a branch restriction "
                     f"keeps it from the {self.assets_branch!r} branch")
         return f"Bitbucket refused committing them to the {self.assets_branch!r} branch ({exc.status} {exc.message})"
-
-    # -- errors ------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _calling(self, doing: str) -> Iterator[None]:
-        """Bitbucket's refusals while `doing` something, as one ForgeRefused line."""
-        try:
-            yield
-        except Refusal as exc:
-            raise self.client.refused(exc, doing) from None
 
 
 def _commit_of(location: str) -> str:

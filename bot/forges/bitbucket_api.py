@@ -1,24 +1,19 @@
-"""The HTTP client mrbot uses for Bitbucket Cloud's REST API 2.0: the token, retries on 429/5xx as
-Retry-After says, `next` pagination, and Bitbucket's refusals as one line with the fix. A thin
-layer over requests: mrbot makes a dozen kinds of call, and no well-kept client covers Code Insights."""
+"""The HTTP client mrbot uses for Bitbucket Cloud's REST API 2.0: the token, `next` pagination, and
+Bitbucket's refusals as one line with the fix. A thin layer over requests (forges/rest.py): mrbot
+makes a dozen kinds of call, and no well-kept client covers Code Insights."""
 
 from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass
 from typing import Any, Iterator
-from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from bot import __version__
 from bot.ci.bitbucket import EMAIL
 from bot.ci.context import Context
 from bot.errors import ForgeRefused
-from bot.masking import mask
+from bot.forges.rest import ClientOptions, Refusal, RestClient
 
 log = logging.getLogger(__name__)
 
@@ -32,89 +27,13 @@ TOKEN_FIX = (
 NO_TOKEN = "no Bitbucket token: " + TOKEN_FIX
 
 
-@dataclass(frozen=True)
-class ClientOptions:
-    retries: int = 4
-    backoff_factor: float = 1.0  # waits 0, 2, 4, 8 s between tries
-    max_wait: float = 60.0  # the longest Retry-After honoured; longer is cut to this
-    timeout: float = 30.0
-
-
-class Refusal(Exception):
-    """Bitbucket answered an error status; `message` is its own words, masked."""
-
-    def __init__(self, status: int, message: str, detail: Any = None):
-        super().__init__(f"{status} {message}")
-        self.status = status
-        self.message = message
-        self.detail = detail
-
-
-class _Retry(Retry):
-    def __init__(self, *args: Any, max_wait: float = 60.0, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.max_wait = max_wait
-
-    def new(self, **kwargs: Any) -> "_Retry":
-        retry = super().new(**kwargs)
-        retry.max_wait = self.max_wait
-        return retry
-
-    def get_retry_after(self, response: Any) -> float | None:
-        wait = super().get_retry_after(response)
-        return None if wait is None else min(wait, self.max_wait)
-
-
-class BitbucketClient:
+class BitbucketClient(RestClient):
     def __init__(self, context: Context, options: ClientOptions | None = None):
         if not context.token:
             raise ForgeRefused(NO_TOKEN)
         self.context = context
-        self.options = options or ClientOptions()
-        self.api_url = context.api_url
-        self._origin = _origin(context.api_url)
-        retry = _Retry(
-            total=self.options.retries,
-            backoff_factor=self.options.backoff_factor,
-            status_forcelist=[429, 500, 502, 503, 504],
-            # A retried POST after a 5xx may leave a duplicate comment; the next run deletes it.
-            allowed_methods=frozenset({"GET", "POST", "PUT", "DELETE"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            max_wait=self.options.max_wait,
-        )
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers.update({
-            "Authorization": _authorization(context),
-            "User-Agent": f"mrbot/{__version__}",
-            "Accept": "application/json",
-        })
-
-    def call(self, method: str, path: str, doing: str, **kwargs: Any) -> requests.Response:
-        """One request to `path` (below the API URL, or an absolute URL of the same server)."""
-        url = path if path.startswith(("http://", "https://")) else self.api_url + path
-        if _origin(url) != self._origin:
-            # A page link to another host would take the token there.
-            raise ForgeRefused(f"Bitbucket's answer while {doing} links to another server ({_origin(url)}); "
-                               "check MRBOT_BITBUCKET_API_URL")
-        try:
-            response = self.session.request(method, url, timeout=self.options.timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise ForgeRefused(
-                f"could not reach Bitbucket at {self.api_url} while {doing} ({type(exc).__name__}); check the "
-                "step's network and MRBOT_BITBUCKET_API_URL"
-            ) from None
-        if response.status_code >= 400:
-            message, detail = _said(response)
-            raise Refusal(response.status_code, self.redact(message), detail)
-        return response
-
-    def json(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
-        response = self.call(method, path, doing, **kwargs)
-        return response.json() if response.content else None
+        super().__init__(context.api_url, {"Authorization": _authorization(context)}, context.token, _said,
+                         "Bitbucket", "MRBOT_BITBUCKET_API_URL", options)
 
     def pages(self, path: str, doing: str) -> Iterator[dict[str, Any]]:
         """Every value of a paginated listing, following `next` to the last page."""
@@ -128,9 +47,6 @@ class BitbucketClient:
             yield from page["values"]
             url = page.get("next")
         raise ForgeRefused(f"Bitbucket gave more than {MAX_PAGES} pages while {doing}")
-
-    def redact(self, text: str) -> str:
-        return mask(text, [self.context.token])
 
     def explain(self, refusal: Refusal, doing: str) -> str:
         """One line: what Bitbucket refused, in its words, and the fix."""
@@ -157,9 +73,6 @@ class BitbucketClient:
         return (f"Bitbucket answered {answer} while {doing}; it may be having trouble "
                 "(bitbucket.status.atlassian.com): re-run later")
 
-    def refused(self, refusal: Refusal, doing: str) -> ForgeRefused:
-        return ForgeRefused(self.explain(refusal, doing))
-
 
 def _authorization(context: Context) -> str:
     """Access tokens (repository, project, workspace) are Bearer; an Atlassian API token goes with
@@ -168,11 +81,6 @@ def _authorization(context: Context) -> str:
     if email:
         return "Basic " + base64.b64encode(f"{email}:{context.token}".encode()).decode("ascii")
     return f"Bearer {context.token}"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _said(response: requests.Response) -> tuple[str, Any]:

@@ -173,7 +173,7 @@ class GitHubForge:
 
     # -- images ------------------------------------------------------------------------------
 
-    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+    def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
         """Commit the images in one commit to the assets branch; link them pinned to that commit."""
         folder = f"pr-{self.number}" if self.number is not None else "commit"
         prefix = f"{folder}/{self._context.head_sha}"

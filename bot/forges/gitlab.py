@@ -168,7 +168,7 @@ class GitLabForge:
         with self.refusals(f"delete the duplicate note {comment.url}"):
             self.thread.delete(comment)
 
-    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+    def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
         """Upload each image once: names carry the content hash, so a re-run reuses the uploads its
         earlier note links to and an unchanged report gives an unchanged body."""
         contents = images_for_upload(bundle_dir, images)  # checks them all first; read one by one below

@@ -21,7 +21,7 @@ class LocalForge:
         self._head_sha = head_sha
         (folder / "comments").mkdir(parents=True, exist_ok=True)
 
-    def host_images(self, bundle_dir: Path, images: list[str]) -> Callable[[str], str]:
+    def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
         return lambda path: (bundle_dir / path).resolve().as_uri()
 
     def _comments(self) -> list[Comment]:
