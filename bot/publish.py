@@ -27,6 +27,7 @@ from bot.forges.base import (
     marker,
     parse_marker,
 )
+from bot.report.markdown import without_html
 from bot.report.model import Report
 from bot.report.rejudge import rejudge
 from bot.report.render import HEADLINES, format_change, render_within
@@ -76,7 +77,7 @@ def comment_body(forge: Forge, report: Report, bundle_dir: Path, template: Path 
     except ImagesUnavailable as exc:
         image_url, images_note = None, f"Images are not shown: {exc}"
         log.warning("%s", images_note)
-    head_marker = marker(report.report_id, report.head.sha)
+    head_marker = marker(report.report_id, report.head.sha, forge.renders_html)
     markdown = render_within(
         report,
         forge.comment_limit,
@@ -86,6 +87,8 @@ def comment_body(forge: Forge, report: Report, bundle_dir: Path, template: Path 
         images_note,
         reserve=len(head_marker) + 1,
     )
+    if not forge.renders_html:
+        markdown = without_html(markdown)  # only ever shorter: it still fits
     return f"{head_marker}\n{markdown}", images_note
 
 

@@ -74,6 +74,7 @@ def test_the_example_step_posts_one_comment_status_and_insights_and_a_rerun_edit
     assert comment.user == BOT
     assert parse_marker(comment.raw) == ("default", head)
     assert "✅ Model improved" in comment.raw and "test.accuracy" in comment.raw
+    assert not re.search(r"<(details|summary|sub|!--)", comment.raw)  # Bitbucket would show tags as text
     tip = bitbucket.branches["mrbot-assets"]
     images = bitbucket.trees[tip]
     assert images and all(data.startswith(b"\x89PNG") for data in images.values())

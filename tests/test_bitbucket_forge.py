@@ -3,6 +3,7 @@ scenarios as GitHub's and GitLab's (first run, re-run, foreign comments, duplica
 5xx then success, refusals with the fix, an oversized report, the token never printed)."""
 
 import logging
+import re
 
 import pytest
 
@@ -54,7 +55,9 @@ def test_first_run_posts_one_comment_with_the_image_on_the_assets_branch_a_statu
     assert published.action == CREATED
     [comment] = fake.pull_comments(5)
     assert comment.user == BOT
-    assert comment.raw.startswith(marker("default", HEAD) + "\n## ✅ Model improved")
+    # Bitbucket escapes HTML: the marker is a Markdown reference definition, and no tag is sent.
+    assert comment.raw.startswith(marker("default", HEAD, html=False) + "\n## ✅ Model improved")
+    assert not re.search(r"<(details|summary|sub|!--)", comment.raw)
     # The image: committed to mrbot-assets, linked by that commit through the web side, served there.
     tip = fake.branches["mrbot-assets"]
     [path] = [p for p in fake.trees[tip] if p.endswith("-training.png")]

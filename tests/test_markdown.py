@@ -1,6 +1,6 @@
 import pytest
 
-from bot.report.markdown import code_block, escape
+from bot.report.markdown import code_block, escape, without_html
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,19 @@ def test_code_block_keeps_gitlab_quick_actions_off_the_start_of_its_lines():
     assert not [line for line in block.splitlines() if line.startswith("/")]
     assert "\u200b/close" in block and "\u200b/approve" in block and "\u200b/merge" in block
     assert "  /indented is no command" in block and "\r" not in block
+
+
+def test_without_html_unfolds_folds_and_small_print_but_leaves_code_blocks_alone():
+    markdown = "\n".join([
+        "<details><summary>3 unchanged metrics</summary>", "", "| a | b |", "", "</details>",
+        "<details open><summary>Last lines of the output</summary>", "",
+        "````", "a log that prints <details><summary>x</summary> and <sub>y</sub>", "```", "still the log", "````",
+        "", "</details>", "<sub>base main `ba5e0000` · head x</sub>",
+    ])
+    plain = without_html(markdown).split("\n")
+    assert plain[0] == "**3 unchanged metrics**" and plain[4] == ""
+    assert plain[5] == "**Last lines of the output**"
+    assert plain[8] == "a log that prints <details><summary>x</summary> and <sub>y</sub>"  # inside the fence
+    assert plain[10] == "still the log"  # a shorter fence inside does not close it
+    assert plain[-1] == "base main `ba5e0000` · head x"
+    assert "<details" not in "\n".join(plain[:7] + plain[12:])

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 MARKER = re.compile(r"<!-- mrbot:report id=([A-Za-z0-9_.-]{1,64}) head=([0-9a-f]{7,64}) -->")
+# Where a forge shows HTML comments as text (Bitbucket escapes all HTML): a Markdown link reference
+# definition, which no renderer shows.
+PLAIN_MARKER = re.compile(r"\[//\]: # \(mrbot:report id=([A-Za-z0-9_.-]{1,64}) head=([0-9a-f]{7,64})\)")
 
 COMMENT_UPDATE = "update"
 COMMENT_NEW = "new"
@@ -22,13 +25,15 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def marker(report_id: str, head_sha: str) -> str:
+def marker(report_id: str, head_sha: str, html: bool = True) -> str:
+    if not html:
+        return f"[//]: # (mrbot:report id={report_id} head={head_sha})"
     return f"<!-- mrbot:report id={report_id} head={head_sha} -->"
 
 
 def parse_marker(body: str) -> tuple[str, str] | None:
-    """(report id, head sha) of the first marker at the start of a comment body."""
-    match = MARKER.match(body)
+    """(report id, head sha) of the marker, of either form, at the start of a comment body."""
+    match = MARKER.match(body) or PLAIN_MARKER.match(body)
     return (match.group(1), match.group(2)) if match else None
 
 
@@ -61,6 +66,7 @@ class ImagesUnavailable(Exception):
 
 class Forge(Protocol):
     name: str
+    renders_html: bool  # False: the comment gets no HTML (folds, small print, the marker's comment)
     comment_limit: int  # the longest comment body the forge accepts, in characters
     where_full: str  # where a reader finds the full report when the comment was shortened
 

@@ -43,6 +43,7 @@ def open_forgejo(context: Context, settings: Mapping[str, str], options: ClientO
 
 class ForgejoForge:
     name = "forgejo"
+    renders_html = True
     comment_limit = COMMENT_LIMIT
 
     def __init__(self, client: ForgejoClient, context: Context, settings: Mapping[str, str]):

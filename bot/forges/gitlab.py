@@ -124,6 +124,7 @@ class CommitThread:
 
 class GitLabForge:
     name = "gitlab"
+    renders_html = True
     comment_limit = COMMENT_LIMIT
 
     def __init__(

@@ -65,3 +65,26 @@ def escape_prose(text: object) -> str:
     # split() puts each span's inside at the odd positions, the text around them at the even ones.
     parts = _SAFE_CODE_SPAN.split(str(text))
     return "".join(f"`{part}`" if index % 2 else escape(part) if part else "" for index, part in enumerate(parts))
+
+
+# mrbot's own HTML in a report: folds and small print, outside code blocks (user text is escaped).
+_FOLD_START = re.compile(r"<details(?: open)?><summary>(.*?)</summary>")
+_FOLD_END = re.compile(r"</details>")
+_SMALL = re.compile(r"<sub>(.*?)</sub>")
+_FENCE = re.compile(r"^(`{3,})")
+
+
+def without_html(markdown: str) -> str:
+    """The report for a forge that shows HTML as text (Bitbucket): a fold's summary becomes a bold
+    line with its content shown, small print plain text. Fenced blocks (log tails) stay as they are."""
+    lines, fence = [], ""
+    for line in markdown.split("\n"):
+        if fence:
+            if re.fullmatch(f"{fence}`*\\s*", line):
+                fence = ""  # the block's closing fence
+        elif opened := _FENCE.match(line):
+            fence = opened.group(1)
+        else:
+            line = _SMALL.sub(r"\1", _FOLD_END.sub("", _FOLD_START.sub(r"**\1**", line)))
+        lines.append(line)
+    return "\n".join(lines)
