@@ -13,6 +13,7 @@ import yaml
 
 from bot.errors import EXIT_FORGE_REFUSED, EXIT_OK
 from bot.forges.base import parse_marker
+from tests.documented import schema_check, yaml_blocks
 from tests.servers.bitbucket import FakeBitbucket, User
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +109,7 @@ def test_a_refused_token_exits_4_with_the_fix_and_keeps_the_report(bitbucket, de
 
 
 def test_the_example_validates_against_bitbuckets_pipelines_schema():
-    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines",
-                           str(EXAMPLE)], capture_output=True, text=True)
+    done = schema_check("bitbucket-pipelines", EXAMPLE)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -117,22 +117,17 @@ def test_the_schema_check_catches_a_broken_pipeline(tmp_path):
     broken = tmp_path / "bitbucket-pipelines.yml"
     # The schema is loose about unknown keys, but not about the shape of a step's script.
     broken.write_text("pipelines:\n  pull-requests:\n    '**':\n      - step:\n          script: mrbot report\n")
-    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines",
-                           str(broken)], capture_output=True, text=True)
+    done = schema_check("bitbucket-pipelines", broken)
     assert done.returncode != 0
 
 
 def test_the_readme_and_docs_pipelines_are_valid(tmp_path):
-    documents = [ROOT / "README.md", ROOT / "docs" / "bitbucket.md"]
-    blocks = [block for document in documents
-              for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)
-              if re.search(r"^pipelines:", block, re.M)]
+    blocks = yaml_blocks("README.md", "docs/bitbucket.md", containing=r"^pipelines:")
     assert len(blocks) == 2
     for index, block in enumerate(blocks):
         path = tmp_path / f"bitbucket-pipelines-{index}.yml"
         path.write_text(block, encoding="utf-8")
-        done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-                               "vendor.bitbucket-pipelines", str(path)], capture_output=True, text=True)
+        done = schema_check("bitbucket-pipelines", path)
         assert done.returncode == 0, done.stdout + done.stderr
         [entry] = yaml.safe_load(block)["pipelines"]["pull-requests"]["**"]
         assert entry["step"]["script"] == pull_request_script()

@@ -2,9 +2,7 @@
 action.yml hands it to mrbot, in a pull request job of forgejo-runner and of Gitea's act_runner,
 talking over a socket to the fake Forgejo on 127.0.0.1 (held to Forgejo's swagger)."""
 
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import yaml
 from bot.cli import main
 from bot.errors import EXIT_OK
 from bot.forges.base import parse_marker
+from tests.documented import schema_check, yaml_blocks
 from tests.servers.forgejo import FakeForgejo, running
 from tests.test_github_action import run_action
 
@@ -70,8 +69,7 @@ def comment_url(fake: FakeForgejo, comment) -> str:
 
 
 def test_the_example_is_a_valid_workflow_on_forgejos_own_checkout():
-    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                           str(EXAMPLE)], capture_output=True, text=True)
+    done = schema_check("github-workflows", EXAMPLE)
     assert done.returncode == 0, done.stdout + done.stderr
     workflow = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     assert list(workflow[True]) == ["pull_request"]  # YAML reads `on:` as True
@@ -83,17 +81,13 @@ def test_the_example_is_a_valid_workflow_on_forgejos_own_checkout():
 
 
 def test_the_readme_and_docs_forgejo_workflows_are_valid_and_use_the_examples_actions(tmp_path):
-    documents = [ROOT / "README.md", ROOT / "docs" / "forgejo.md"]
-    blocks = [block for document in documents
-              for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)
-              if "data.forgejo.org" in block]
+    blocks = yaml_blocks("README.md", "docs/forgejo.md", containing="data.forgejo.org")
     assert len(blocks) == 2
     example_uses = {step["uses"] for step in example_steps()}
     for index, block in enumerate(blocks):
         path = tmp_path / f"forgejo-{index}.yml"
         path.write_text(block, encoding="utf-8")
-        done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-                               "vendor.github-workflows", str(path)], capture_output=True, text=True)
+        done = schema_check("github-workflows", path)
         assert done.returncode == 0, done.stdout + done.stderr
         steps = yaml.safe_load(block)["jobs"]["report"]["steps"]
         assert {step["uses"] for step in steps} <= example_uses

@@ -59,3 +59,13 @@ class LocalServer:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(data), status=status, headers=headers or {}, content_type="application/json")
+
+
+def resolve_ref(document: Any, node: Any) -> Any:
+    """`node` with its JSON `$ref`s (#/a/b) followed into `document` (an OpenAPI or swagger description)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node

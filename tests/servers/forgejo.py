@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from tests.servers.base import LocalServer, json_response
+from tests.servers.base import LocalServer, json_response, resolve_ref
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SWAGGER_FILE = REPO_ROOT / ".cache/forgejo-swagger/swagger.v1.json"
@@ -80,12 +80,7 @@ class Swagger:
         return cls(json.loads(SWAGGER_FILE.read_text(encoding="utf-8")))
 
     def resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
+        return resolve_ref(self.document, node)
 
     def match(self, method: str, path: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method and op.pattern.fullmatch(path)), None)

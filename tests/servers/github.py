@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import jsonschema
 from werkzeug.wrappers import Request, Response
 
-from tests.servers.base import LocalServer, json_response
+from tests.servers.base import LocalServer, json_response, resolve_ref
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = REPO_ROOT / ".cache/octokit-openapi/node_modules/@octokit/openapi/generated/api.github.com.json"
@@ -82,12 +82,7 @@ class OpenAPI:
         return cls(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
 
     def resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
+        return resolve_ref(self.document, node)
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         candidates = [
