@@ -13,7 +13,7 @@ import requests
 from bot.ci.bitbucket import EMAIL
 from bot.ci.context import Context
 from bot.errors import ForgeRefused
-from bot.forges.rest import ClientOptions, Refusal, RestClient
+from bot.forges.rest import ClientOptions, Refusal, RestClient, error_json, one_line
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,10 @@ def _authorization(context: Context) -> str:
 
 def _said(response: requests.Response) -> tuple[str, Any]:
     """Bitbucket's own message ({"type": "error", "error": {"message": ...}}), else the reason."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = error_json(response)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and error.get("message"):
-        return " ".join(str(error["message"]).split())[:300], error.get("detail")
+        return one_line(error["message"]), error.get("detail")
     return response.reason or "", None
 
 

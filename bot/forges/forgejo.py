@@ -78,9 +78,12 @@ class ForgejoForge:
         return [value for value in values
                 if _author(value) == self.own and parse_marker(str(value.get("body") or ""))]
 
+    def _report_values(self, report_id: str) -> list[dict[str, Any]]:
+        """The raw comments of `report_id` among mrbot's own, oldest first."""
+        return [value for value in self._own_comments() if parse_marker(str(value.get("body") or ""))[0] == report_id]
+
     def report_comments(self, report_id: str) -> list[Comment]:
-        return [_comment(value) for value in self._own_comments()
-                if parse_marker(str(value.get("body") or ""))[0] == report_id]
+        return [_comment(value) for value in self._report_values(report_id)]
 
     def current_head_sha(self) -> str | None:
         if self.number is None:
@@ -145,8 +148,7 @@ class ForgejoForge:
         return urls.__getitem__
 
     def _comment_for_images(self, report_id: str) -> dict[str, Any]:
-        ours = [value for value in self._own_comments()
-                if parse_marker(str(value.get("body") or ""))[0] == report_id]
+        ours = self._report_values(report_id)
         if ours:
             return max(ours, key=lambda value: str(value.get("created_at") or ""))  # the one publish keeps
         doing = f"commenting on pull request #{self.number}"

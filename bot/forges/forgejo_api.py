@@ -9,7 +9,7 @@ import requests
 
 from bot.ci.context import Context
 from bot.errors import ForgeRefused
-from bot.forges.rest import ClientOptions, Refusal, RestClient
+from bot.forges.rest import ClientOptions, Refusal, RestClient, error_json, one_line
 
 TOKEN_FIX = (
     "the job's own token works on Forgejo (forgejo-runner exports it); on Gitea pass it: "
@@ -47,10 +47,8 @@ class ForgejoClient(RestClient):
 
 
 def _said(response: requests.Response) -> tuple[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    """Forgejo's own message ({"message": ..., "url": ...}), else the reason."""
+    body = error_json(response)
     if isinstance(body, dict) and body.get("message"):
-        return " ".join(str(body["message"]).split())[:300], None
+        return one_line(body["message"]), None
     return response.reason or "", None

@@ -124,6 +124,18 @@ class RestClient:
             raise self.refused(exc, doing) from None
 
 
+def error_json(response: requests.Response) -> Any:
+    """An error answer's JSON body, or None where it has none (a proxy's HTML page)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def one_line(message: Any) -> str:
+    return " ".join(str(message).split())[:300]
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
