@@ -2,6 +2,7 @@
 # The image's ENTRYPOINT, for two kinds of caller:
 # - a GitHub Docker action passes mrbot's arguments (its `args:`, e.g. `report --base main`), and
 #   `docker run IMAGE demo` does the same: those run mrbot;
+# - a Bitbucket pipe (`pipe: docker://IMAGE`) passes no arguments, only variables: `report`;
 # - GitLab CI starts a job's image with a command of its own (a shell that then reads the job's
 #   script), as does `docker run IMAGE bash`: that command must run as given, or the job never starts.
 # So arguments that mrbot understands (a subcommand or an option, or `mrbot ...`) go to mrbot, and
@@ -23,6 +24,8 @@ run_mrbot() {
 
 case "${1:-}" in
     mrbot) shift; run_mrbot "$@" ;;
-    "" | report | propose | publish | demo | -*) run_mrbot "$@" ;;
+    # A Bitbucket pipe gets variables only, never arguments: in Pipelines, none means `report`.
+    "") if [ $# -eq 0 ] && [ -n "${BITBUCKET_BUILD_NUMBER:-}" ]; then run_mrbot report; else run_mrbot "$@"; fi ;;
+    report | propose | publish | demo | -*) run_mrbot "$@" ;;
     *) exec "$@" ;;
 esac

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.ci import detect
-from bot.ci.bitbucket import DEFAULT_API_URL, EMAIL
+from bot.ci.bitbucket import BOT_UUID, DEFAULT_API_URL, EMAIL
 from bot.ci.context import BITBUCKET, LOCAL
 from bot.errors import BadInput
 
@@ -70,3 +70,29 @@ def test_bad_variables_are_bad_input_naming_them(name, value, named):
         environ.pop("BITBUCKET_WORKSPACE")
     with pytest.raises(BadInput, match=named):
         detect(environ)
+
+
+@pytest.mark.parametrize("given", ["{0B0B0B0B-0000-4000-8000-00000000B0B0}", "0b0b0b0b-0000-4000-8000-00000000b0b0",
+                                   " {0b0b0b0b-0000-4000-8000-00000000b0b0} "])
+def test_the_bot_uuid_is_read_as_bitbucket_writes_it(given):
+    assert detect({**PR_PIPELINE, "MRBOT_BOT_UUID": given}).extra[BOT_UUID] == "{0b0b0b0b-0000-4000-8000-00000000b0b0}"
+
+
+@pytest.mark.parametrize("given", ["mrbot token", "557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a", "{0b0b0b0b}"])
+def test_a_bot_uuid_that_is_none_is_one_line_naming_it(given):
+    with pytest.raises(BadInput, match="^MRBOT_BOT_UUID=.* is not a Bitbucket uuid") as refused:
+        detect({**PR_PIPELINE, "MRBOT_BOT_UUID": given})
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["MRBOT_BITBUCKET_API_URL", "MRBOT_BITBUCKET_URL"])
+@pytest.mark.parametrize("url", ["http://bitbucket.example.com/2.0", "ftp://127.0.0.1/2.0", "api.bitbucket.org"])
+def test_the_token_and_links_never_go_in_clear_text_off_this_machine(name, url):
+    with pytest.raises(BadInput, match=f"^{name}=.* is not an https:// URL"):
+        detect({**PR_PIPELINE, name: url})
+
+
+def test_http_to_this_machine_is_allowed_for_a_local_server():
+    context = detect({**PR_PIPELINE, "MRBOT_BITBUCKET_API_URL": "http://localhost:8/2.0",
+                      "MRBOT_BITBUCKET_URL": "http://[::1]:8"})
+    assert (context.api_url, context.server_url) == ("http://localhost:8/2.0", "http://[::1]:8")

@@ -98,6 +98,43 @@ def test_the_example_step_posts_one_comment_status_and_insights_and_a_rerun_edit
     assert bitbucket.branches["mrbot-assets"] == tip  # the same charts: linked again, not committed again
 
 
+def documented_pipe() -> dict:
+    """The pipe step docs/bitbucket.md shows: its image and the variables it passes."""
+    [block] = yaml_blocks("docs/bitbucket.md", containing=r"^\s*- pipe: ")
+    [step] = yaml.safe_load(block)
+    [entry] = step["step"]["script"]
+    return entry
+
+
+def test_the_documented_pipe_runs_the_report_with_only_the_variables_it_passes(bitbucket, demo_project, tmp_path):
+    """A pipe's container gets Bitbucket's default variables and the pipe's own, no arguments; the
+    image's entrypoint then runs `mrbot report`. The rest of the step's variables stay outside."""
+    pipe = documented_pipe()
+    assert pipe["pipe"] == "docker://ghcr.io/mrbot-dev/mrbot:v0"
+    passed = {name: value.replace("$BITBUCKET_TOKEN", TOKEN) for name, value in pipe["variables"].items()}
+    assert passed["BITBUCKET_TOKEN"] == TOKEN
+    (demo_project / "requirements.txt").write_text("PyYAML\n")  # already in mrbot's environment: no download
+    tools = tmp_path / "image-bin"
+    tools.mkdir()
+    (tools / "mrbot-entrypoint").symlink_to(ROOT / "docker" / "entrypoint.sh")
+    environ = {
+        "PATH": f"{tools}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        **{name: os.environ[name] for name in ("HOME", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM",
+                                               "DVC_NO_ANALYTICS") if name in os.environ},
+        **bitbucket.pipeline_variables(5, git(demo_project, "rev-parse", "HEAD")),
+        **passed,
+        "MRBOT_PULL": "false",  # one more pipe variable here: the demo has no DVC remote to pull from
+    }
+    done = subprocess.run(["mrbot-entrypoint"], cwd=demo_project, env=environ, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "running MRBOT_INSTALL: pip install -r requirements.txt" in done.stderr
+    [comment] = bitbucket.pull_comments(5)
+    assert "✅ Model improved" in comment.raw
+    assert TOKEN not in done.stdout + done.stderr
+
+
 def test_a_refused_token_exits_4_with_the_fix_and_keeps_the_report(bitbucket, demo_project, tmp_path):
     done = run_step(bitbucket, demo_project, tmp_path, BITBUCKET_TOKEN="ATCTT3xFfGN0RevokedTokenValue")
 

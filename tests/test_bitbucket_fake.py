@@ -44,7 +44,10 @@ def error_message(answer: requests.Response) -> str:
 
 
 def test_user_repository_and_pull_request_answer_bitbuckets_shapes(fake):
-    assert call(fake, "GET", "/user").json()["uuid"] == BOT.uuid
+    fake.add_token("ATATT-bot", BOT, email="bot@example.com")
+    assert call(fake, "GET", "/user", token="ATATT-bot").json()["uuid"] == BOT.uuid
+    refused = call(fake, "GET", "/user")  # an access token is no user
+    assert refused.status_code == 403 and "authentication mechanism" in error_message(refused)
     repository = call(fake, "GET", REPO).json()
     assert repository["full_name"] == "team/model" and repository["mainbranch"]["name"] == "main"
     assert repository["links"]["html"]["href"] == f"{fake.url}/team/model" and repository["is_private"] is True
@@ -332,11 +335,23 @@ def test_scopes_imply_what_bitbucket_documents(fake):
                 json={"key": "k", "state": "FAILED", "url": "https://ci.example"}).status_code == 201
 
 
-def test_a_token_that_cannot_read_user_still_works_elsewhere(fake):
-    fake.user_endpoint_forbidden.add(TOKEN)
-    refused = call(fake, "GET", "/user")
+def test_an_api_token_without_read_user_still_works_elsewhere(fake):
+    fake.add_token("ATATT-narrow", BOT, email="bot@example.com")
+    fake.user_endpoint_forbidden.add("ATATT-narrow")
+    refused = call(fake, "GET", "/user", token="ATATT-narrow")
     assert refused.status_code == 403 and refused.json()["error"]["detail"]["required"] == ["account"]
-    assert call(fake, "GET", f"{REPO}/pullrequests/5").status_code == 200
+    assert call(fake, "GET", f"{REPO}/pullrequests/5", token="ATATT-narrow").status_code == 200
+
+
+def test_merge_base_follows_the_parents_of_commits_made_through_src(fake):
+    first = call(fake, "POST", f"{REPO}/src", data={"branch": "mrbot-assets"}, files={"a.png": ("a.png", b"a")})
+    first_sha = first.headers["Location"].rsplit("/", 1)[-1]
+    second = call(fake, "POST", f"{REPO}/src", data={"branch": "mrbot-assets", "parents": first_sha},
+                  files={"b.png": ("b.png", b"b")})
+    second_sha = second.headers["Location"].rsplit("/", 1)[-1]
+    assert call(fake, "GET", f"{REPO}/merge-base/{first_sha}..{second_sha}").json()["hash"] == first_sha
+    assert call(fake, "GET", f"{REPO}/merge-base/{second_sha}..{fake.main_tip}").json()["hash"] == fake.main_tip
+    assert call(fake, "GET", f"{REPO}/merge-base/{first_sha}").status_code == 400
 
 
 # -- faults ----------------------------------------------------------------------------------------
@@ -357,7 +372,7 @@ def test_a_502_page_twice_then_success_and_a_fault_for_good(fake):
         answer = call(fake, "GET", f"{REPO}/pullrequests/5")
         assert answer.status_code == 502 and answer.headers["Content-Type"].startswith("text/html")
     assert call(fake, "GET", f"{REPO}/pullrequests/5").status_code == 200
-    fake.fail("GET", r"/user$", 503, times=None)
+    fake.fail("GET", r"/user$", 503, times=None)  # before any question of the token
     assert [call(fake, "GET", "/user").status_code for _ in range(3)] == [503, 503, 503]
 
 

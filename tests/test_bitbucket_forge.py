@@ -4,15 +4,17 @@ scenarios as GitHub's and GitLab's (first run, re-run, foreign comments, duplica
 
 import logging
 import re
+import time
 
 import pytest
+import requests
 
 from bot.ci.bitbucket import detect_bitbucket
 from bot.errors import ForgeRefused
 from bot.forges import open_forge
 from bot.forges.base import marker, parse_marker
 from bot.forges.bitbucket import COMMENT_LIMIT, open_bitbucket
-from bot.forges.rest import ClientOptions
+from bot.forges.rest import ClientOptions, RestClient
 from bot.publish import CREATED, SKIPPED_NEWER, UNCHANGED_BODY, UPDATED, PublishOptions, publish
 from tests.forge_reports import HEAD, NEWER_HEAD, PNG, make_report
 from tests.servers.bitbucket import FakeBitbucket, User
@@ -82,10 +84,18 @@ def test_a_rerun_edits_the_same_comment_and_an_unchanged_one_writes_nothing(fake
     [first] = fake.pull_comments(5)
     assets_tip = fake.branches["mrbot-assets"]
 
-    again = publish(forge_for(fake), report, bundle, PublishOptions())
+    # MRBOT_BOT_UUID as a person may copy it: no braces, upper case.
+    again = publish(forge_for(fake, MRBOT_BOT_UUID=BOT.uuid.strip("{}").upper()), report, bundle, PublishOptions())
     assert again.action == UNCHANGED_BODY
     assert fake.branches["mrbot-assets"] == assets_tip  # the same images: no new commit
     assert not fake.requests_to("PUT", r"/comments/\d+$")
+
+    # Bitbucket does not tell an access token who it is: it proves its comment by one unchanged edit.
+    proved = publish(forge_for(fake), report, bundle, PublishOptions())
+    assert proved.action == UNCHANGED_BODY
+    [proof] = fake.requests_to("PUT", r"/comments/\d+$")
+    assert proof.path.endswith(f"/comments/{first.id}") and proof.json() == {"content": {"raw": first.raw}}
+    assert fake.pull_comments(5)[0].raw == first.raw
 
     changed = publish(forge_for(fake), make_report(accuracy=0.7, images=["images/training.png"]), bundle,
                       PublishOptions())
@@ -137,6 +147,22 @@ def test_an_older_head_never_overwrites_the_report_of_a_newer_one(fake, bundle):
     assert "newer report" in own_comments(fake)[0].raw
 
 
+@pytest.mark.parametrize("branch_after", ["deleted", "recreated"])
+def test_images_are_committed_again_when_the_assets_branch_lost_their_commit(fake, bundle, branch_after):
+    report = make_report(images=["images/training.png"])
+    publish(forge_for(fake), report, bundle, PublishOptions())
+    old_commit = fake.branches.pop("mrbot-assets")
+    if branch_after == "recreated":  # someone's fresh start of the branch, from main
+        fake.branches["mrbot-assets"] = fake.main_tip
+    again = publish(forge_for(fake), report, bundle, PublishOptions())
+    new_commit = fake.branches["mrbot-assets"]
+    assert again.action == UPDATED and new_commit != old_commit
+    [comment] = fake.pull_comments(5)
+    assert f"/raw/{new_commit}/" in comment.raw and old_commit not in comment.raw
+    [path] = [p for p in fake.trees[new_commit] if p.endswith("-training.png")]
+    assert fake.trees[new_commit][path] == PNG
+
+
 def test_502_then_success_is_retried(fake, bundle):
     fake.fail("POST", r"/pullrequests/5/comments$", 502, times=2)
     assert publish(forge_for(fake), make_report(), bundle, PublishOptions()).action == CREATED
@@ -144,8 +170,22 @@ def test_502_then_success_is_retried(fake, bundle):
 
 
 def test_429_waits_as_retry_after_says(fake, bundle):
-    fake.fail("GET", r"/pullrequests/5/comments$", 429, times=1, headers={"Retry-After": "0"})
+    fake.fail("GET", r"/pullrequests/5/comments$", 429, times=1, headers={"Retry-After": "1"})
+    started = time.monotonic()
     assert publish(forge_for(fake), make_report(), bundle, PublishOptions()).action == CREATED
+    assert time.monotonic() - started >= 0.9  # FAST has no backoff of its own: this is Retry-After's wait
+    assert len(fake.requests_to("GET", r"/pullrequests/5/comments$")) == 2
+
+
+def test_a_retry_after_of_an_hour_is_cut_to_the_longest_wait():
+    retry = ClientOptions(max_wait=0.2)
+    response = requests.Response()
+    response.status_code, response.headers["Retry-After"] = 429, "3600"
+    client = RestClient("https://api.bitbucket.org/2.0", {}, "t", lambda r: ("", None), "Bitbucket", "X", retry)
+    adapter = client.session.get_adapter("https://api.bitbucket.org/2.0")
+    assert adapter.max_retries.get_retry_after(response) == 0.2
+    response.headers["Retry-After"] = "2"
+    assert adapter.max_retries.get_retry_after(response) == 0.2
 
 
 def test_bitbucket_down_for_good_is_one_line_with_the_status(fake, bundle):
@@ -165,8 +205,11 @@ def test_a_wrong_token_is_401_naming_the_variable_and_how_to_make_one(fake, capl
 def test_a_token_without_write_scope_is_403_naming_the_scope(fake, bundle):
     fake.add_token("ATCTT3xFfGN0ReadOnly", BOT, scopes=("repository", "pullrequest"))
     forge = forge_for(fake, BITBUCKET_TOKEN="ATCTT3xFfGN0ReadOnly")
-    with pytest.raises(ForgeRefused, match="pullrequest:write"):
+    with pytest.raises(ForgeRefused) as refused:
         publish(forge, make_report(), bundle, PublishOptions())
+    # The scope Bitbucket named in its answer, not the list of every scope mrbot may need.
+    assert "give the token in BITBUCKET_TOKEN the scope pullrequest:write" in str(refused.value)
+    assert "repository:write" not in str(refused.value)
 
 
 def test_refused_images_and_insights_cost_only_themselves(fake, bundle, caplog):

@@ -14,8 +14,8 @@ from bot.cli import build_parser
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "docker" / "entrypoint.sh"
 
 
-def run(*args: str, install: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+def run(*args: str, install: str | None = None, stdin: str | None = None, **variables: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **variables}
     env.pop("MRBOT_INSTALL", None)
     if install is not None:
         env["MRBOT_INSTALL"] = install
@@ -57,6 +57,13 @@ def test_no_arguments_show_mrbot_usage():
     done = run()
     assert done.returncode == 2
     assert "usage: mrbot" in done.stdout
+
+
+def test_no_arguments_in_bitbucket_pipelines_run_report_as_a_pipe_needs():
+    done = run(BITBUCKET_BUILD_NUMBER="17")  # here, in mrbot's own checkout, which has no pipeline
+    assert "usage: mrbot" not in done.stdout
+    assert "no dvc.yaml; mrbot reports on DVC pipelines" in done.stderr  # it is `mrbot report`'s answer
+    assert run("", BITBUCKET_BUILD_NUMBER="17").returncode == 2  # an empty argument is still mrbot's usage
 
 
 def test_the_entrypoint_knows_every_subcommand_of_the_cli():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from bot.ci.context import BITBUCKET, Context
 from bot.errors import BadInput, brief
@@ -16,6 +17,8 @@ TOKEN_VARIABLES = ("MRBOT_TOKEN", "BITBUCKET_TOKEN")
 # Keys of Context.extra the Bitbucket driver reads.
 EMAIL = "email"  # with an Atlassian API token: Basic auth as email:token (access tokens are Bearer)
 BOT_UUID = "bot_uuid"  # whose comments are mrbot's, where the token may not read GET /user
+_UUID = re.compile(r"\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def detect_bitbucket(environ: Mapping[str, str]) -> Context:
@@ -28,17 +31,18 @@ def detect_bitbucket(environ: Mapping[str, str]) -> Context:
     head_sha = environ.get("BITBUCKET_COMMIT", "")
     if not re.fullmatch(r"[0-9a-f]{7,40}", head_sha):
         raise BadInput(f"BITBUCKET_COMMIT={brief(head_sha)} is not a commit sha; Bitbucket Pipelines sets it in every step")
-    server_url = (environ.get("MRBOT_BITBUCKET_URL") or DEFAULT_SERVER_URL).rstrip("/")
+    server_url = _https_url(environ, "MRBOT_BITBUCKET_URL", DEFAULT_SERVER_URL)
     token_name = next((name for name in TOKEN_VARIABLES if environ.get(name)), "BITBUCKET_TOKEN")
     build = environ.get("BITBUCKET_BUILD_NUMBER", "")
     # The destination's tip, often by 12 characters: the baseline resolves it where the clone has it.
     destination = environ.get("BITBUCKET_PR_DESTINATION_COMMIT", "")
-    extra = {key: environ[name] for key, name in ((EMAIL, "MRBOT_BITBUCKET_EMAIL"), (BOT_UUID, "MRBOT_BOT_UUID"))
-             if environ.get(name)}
+    extra = {EMAIL: environ["MRBOT_BITBUCKET_EMAIL"]} if environ.get("MRBOT_BITBUCKET_EMAIL") else {}
+    if environ.get("MRBOT_BOT_UUID"):
+        extra[BOT_UUID] = bot_uuid(environ["MRBOT_BOT_UUID"])
     return Context(
         forge=BITBUCKET,
         repository=repository,
-        api_url=(environ.get("MRBOT_BITBUCKET_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        api_url=_https_url(environ, "MRBOT_BITBUCKET_API_URL", DEFAULT_API_URL),
         server_url=server_url,
         number=_pull_request_id(environ),
         head_sha=head_sha,
@@ -60,3 +64,21 @@ def _pull_request_id(environ: Mapping[str, str]) -> int | None:
     if not re.fullmatch(r"[0-9]{1,18}", value):
         raise BadInput(f"BITBUCKET_PR_ID={brief(value)} is not a pull request number; unset it or fix the step's variables")
     return int(value)
+
+
+def bot_uuid(value: str) -> str:
+    """The uuid as Bitbucket writes it in a comment's author: lower case, in braces."""
+    matched = _UUID.fullmatch(value.strip().lower())
+    if not matched:
+        raise BadInput(f"MRBOT_BOT_UUID={brief(value)} is not a Bitbucket uuid; copy it as "
+                       "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} from mrbot's log, or unset it")
+    return "{" + matched.group(1) + "}"
+
+
+def _https_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    """The token and the report's links go here: https only, but for a server on this machine."""
+    url = (environ.get(name) or default).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        raise BadInput(f"{name}={brief(url)} is not an https:// URL; Bitbucket Cloud is https only (unset it)")
+    return url

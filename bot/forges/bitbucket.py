@@ -8,13 +8,14 @@ import logging
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from bot.ci.bitbucket import BOT_UUID
 from bot.ci.context import Context
-from bot.errors import BadInput, ForgeRefused
-from bot.forges.base import STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, ImagesUnavailable, clip, parse_marker
+from bot.errors import BadInput
+from bot.forges.base import STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, clip, parse_marker
 from bot.forges.bitbucket_api import BitbucketClient
+from bot.forges.bitbucket_assets import AssetsBranch
 from bot.forges.bitbucket_insights import report_body, report_key
 from bot.forges.rest import ClientOptions, Refusal
 from bot.report.bundle import images_for_upload
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 
 COMMENT_LIMIT = 32_000  # Bitbucket refuses a comment of 32,768 characters or more
 STATES = {"success": "SUCCESSFUL", "failure": "FAILED"}
-_COMMIT_ATTEMPTS = 3
+_OWNERSHIP_PROBES = 3  # authors whose marked comments are tried, at one unchanged edit each
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
 # An image of ours linked from an earlier comment: raw/<commit>/<folder>/<content hash>-<name>.
 _OWN_IMAGE = re.compile(r"/raw/([0-9a-f]{40})/((?:pr-[0-9]+|commit)/[0-9a-f]{7,64}/[0-9a-f]{16}-[A-Za-z0-9._-]+)\)")
 
@@ -35,8 +37,8 @@ def open_bitbucket(context: Context, settings: Mapping[str, str], options: Clien
         raise BadInput(f"BITBUCKET_REPO_FULL_NAME={context.repository!r} is not workspace/repository")
     client = BitbucketClient(context, options)
     forge = BitbucketForge(client, context, settings)
+    forge.check_repository()  # first: a wrong token is told as such, not as an unknown user
     forge.own_uuid = context.extra.get(BOT_UUID) or forge.token_user()
-    forge.check_repository()
     return forge
 
 
@@ -62,16 +64,16 @@ class BitbucketForge:
     # -- who and where -----------------------------------------------------------------------
 
     def token_user(self) -> str:
+        """The token's own uuid, or "" where Bitbucket will not say: it refuses GET /user to every
+        access token, and to an API token without read:user. Its comments then prove it (_prove_own)."""
         doing = "reading the token's user (GET /user)"
         try:
             user = self.client.json("GET", "/user", doing)
         except Refusal as exc:
             if exc.status == 403:
-                raise ForgeRefused(
-                    f"Bitbucket refused {doing} ({exc.status} {exc.message}): mrbot needs it to tell its own "
-                    "comments from others'; give the token read access to its account, or set MRBOT_BOT_UUID "
-                    "to the uuid its comments show"
-                ) from None
+                log.info("Bitbucket does not tell this token who it is (%s %s); mrbot's comments are "
+                         "recognized as the ones it may edit", exc.status, exc.message)
+                return ""
             raise self.client.refused(exc, doing) from None
         return str(user["uuid"])
 
@@ -94,12 +96,34 @@ class BitbucketForge:
         """Comments by the token's user that start with an mrbot marker; anyone can quote a marker."""
         doing = f"listing the comments of {self._where()}"
         with self.client.calling(doing):
-            values = list(self.client.pages(self._thread(), doing))
-        return [
-            _comment(value) for value in values
-            if not value.get("deleted") and (value.get("user") or {}).get("uuid") == self.own_uuid
-            and parse_marker(((value.get("content") or {}).get("raw")) or "")
-        ]
+            marked = [value for value in self.client.pages(self._thread(), doing)
+                      if not value.get("deleted") and parse_marker(_raw(value))]
+            if not self.own_uuid:
+                self.own_uuid = self._prove_own(marked)
+        return [_comment(value) for value in marked if _author(value) == self.own_uuid]
+
+    def _prove_own(self, marked: list[dict[str, Any]]) -> str:
+        """Whose marked comments are mrbot's, where the token's uuid is unknown: only a comment's
+        author may edit it, so the author whose comment takes an unchanged edit is the token."""
+        authors = list(dict.fromkeys(_author(value) for value in marked if _author(value)))
+        for uuid in authors[:_OWNERSHIP_PROBES]:
+            first = next(value for value in marked if _author(value) == uuid)
+            try:
+                self.client.call("PUT", f"{self._thread()}/{int(first['id'])}", "proving whose comments are mrbot's",
+                                 json={"content": {"raw": _raw(first)}})
+            except Refusal as exc:
+                if exc.status == 403:
+                    continue  # another author's
+                raise
+            self._learned(uuid)
+            return uuid
+        if len(authors) > _OWNERSHIP_PROBES:
+            log.warning("%d authors' comments carry mrbot's marker; only the first %d were checked",
+                        len(authors), _OWNERSHIP_PROBES)
+        return ""
+
+    def _learned(self, uuid: str) -> None:
+        log.info("mrbot's comments here are by %s; MRBOT_BOT_UUID=%s saves finding that out", uuid, uuid)
 
     def report_comments(self, report_id: str) -> list[Comment]:
         return [comment for comment in self._own_comments() if parse_marker(comment.body)[0] == report_id]
@@ -110,16 +134,27 @@ class BitbucketForge:
         doing = f"reading pull request #{self.number}"
         with self.client.calling(doing):
             pull = self.client.json("GET", f"{self.repo_path}/pullrequests/{self.number}", doing)
-            head = str(pull["source"]["commit"]["hash"])
-            if _FULL_SHA.fullmatch(head) or self.head_sha.startswith(head):
-                return self.head_sha if self.head_sha.startswith(head) else head
+            head = str(((pull.get("source") or {}).get("commit") or {}).get("hash") or "").lower()
+            if not _SHA.fullmatch(head):
+                raise ValueError(f"the pull request's head is {head[:50]!r}, not a commit sha")
+            if _FULL_SHA.fullmatch(head):
+                return head
+            if _FULL_SHA.fullmatch(self.head_sha) and self.head_sha.startswith(head):
+                return self.head_sha
             # Bitbucket names the PR's head by 12 characters: the commit gives the whole sha.
-            return str(self.client.json("GET", f"{self.repo_path}/commit/{head}", doing)["hash"])
+            full = str(self.client.json("GET", f"{self.repo_path}/commit/{head}", doing)["hash"])
+            if not _FULL_SHA.fullmatch(full):
+                raise ValueError(f"commit {head} answered as {full[:50]!r}, not a full sha")
+            return full
 
     def create_comment(self, body: str) -> Comment:
         doing = f"commenting on {self._where()}"
         with self.client.calling(doing):
-            return _comment(self.client.json("POST", self._thread(), doing, json={"content": {"raw": body}}))
+            created = self.client.json("POST", self._thread(), doing, json={"content": {"raw": body}})
+        if not self.own_uuid and _author(created):
+            self.own_uuid = _author(created)
+            self._learned(self.own_uuid)
+        return _comment(created)
 
     def update_comment(self, comment: Comment, body: str) -> Comment:
         doing = f"updating comment {comment.url}"
@@ -151,11 +186,23 @@ class BitbucketForge:
         """The Code Insights report; without repository:write it logs one line and the status stands alone."""
         key = report_key(check.report_id)
         doing = f"setting the Code Insights report {key!r}"
-        body = report_body(check, check.details_url or self.context.run_url)
+        if check.details_url:
+            link, where = check.details_url, f"The full report is mrbot's comment on {self._where()}."
+        else:
+            link = self.context.run_url
+            where = "The full report is in the pipeline's artifacts." if link else ""
+        url = f"{self.repo_path}/commit/{self.head_sha}/reports/{key}"
         try:
-            self.client.call("PUT", f"{self.repo_path}/commit/{self.head_sha}/reports/{key}", doing, json=body)
+            try:
+                self.client.call("PUT", url, doing, json=report_body(check, link, where))
+            except Refusal as exc:
+                if exc.status != 400:
+                    raise
+                # Bitbucket Cloud does not document its limits: once more with the least that says it.
+                log.info("Bitbucket refused the Code Insights report (%s); sending it without its figures", exc.message)
+                self.client.call("PUT", url, doing, json=report_body(check, link, where, minimal=True))
         except Refusal as exc:
-            if exc.status in (403, 404):
+            if exc.status in (400, 403, 404, 422):
                 log.warning("no Code Insights report: %s", self.client.explain(exc, doing))
                 return ""
             raise self.client.refused(exc, doing) from None
@@ -181,65 +228,28 @@ class BitbucketForge:
         }
         earlier = {name: commit for comment in self._own_comments() for commit, name in _OWN_IMAGE.findall(comment.body)}
         commits = {earlier[name] for name in repo_path.values() if name in earlier}
-        if len(commits) == 1 and all(name in earlier for name in repo_path.values()):
-            commit = commits.pop()
+        assets = AssetsBranch(self.client, self.repo_path, self.assets_branch, self._where())
+        reuse = commits.pop() if len(commits) == 1 and all(name in earlier for name in repo_path.values()) else ""
+        if reuse and assets.holds(reuse):
+            commit = reuse
         else:
-            commit = self._commit_images([(repo_path[path], data) for path, data in contents])
+            commit = assets.commit([(repo_path[path], data) for path, data in contents])
         return lambda path: f"{self.web_url}/raw/{commit}/{repo_path[path]}"
 
-    def _commit_images(self, files: list[tuple[str, bytes]]) -> str:
-        doing = f"committing the report's images to the {self.assets_branch!r} branch"
-        branch_path = f"{self.repo_path}/refs/branches/{quote(self.assets_branch, safe='')}"
-        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
-            try:
-                tip = self._branch_tip(branch_path, doing)
-                # [skip ci]: the commit must not start the repository's pipelines.
-                form: dict[str, Any] = {"branch": self.assets_branch,
-                                        "message": f"mrbot: images for {self._where()} [skip ci]"}
-                if tip:
-                    form["parents"] = tip
-                files_field = [(name, (PurePosixPath(name).name, data, "image/png")) for name, data in files]
-                response = self.client.call("POST", f"{self.repo_path}/src", doing, data=form, files=files_field)
-            except Refusal as exc:
-                if exc.status == 409 and attempt < _COMMIT_ATTEMPTS:
-                    log.info("the %s branch moved meanwhile; committing again", self.assets_branch)
-                    continue
-                if exc.status == 401:
-                    raise self.client.refused(exc, doing) from None
-                # No write access, a branch restriction, trouble: it costs the images only.
-                raise ImagesUnavailable(self._images_refused(exc)) from None
-            commit = _commit_of(response.headers.get("Location", "")) or self._branch_tip(branch_path, doing)
-            log.info("images committed to %s at %s", self.assets_branch, commit[:8])
-            return commit
-        raise AssertionError("unreachable")
 
-    def _branch_tip(self, branch_path: str, doing: str) -> str:
-        try:
-            branch = self.client.json("GET", branch_path, doing)
-        except Refusal as exc:
-            if exc.status == 404:
-                return ""  # the repository's first images
-            raise
-        return str(branch["target"]["hash"])
-
-    def _images_refused(self, exc: Refusal) -> str:
-        if exc.status in (403, 404):
-            return ("the token cannot write the repository (the scope repository:write), or a branch restriction "
-                    f"keeps it from the {self.assets_branch!r} branch")
-        return f"Bitbucket refused committing them to the {self.assets_branch!r} branch ({exc.status} {exc.message})"
+def _raw(value: Any) -> str:
+    return str((value.get("content") or {}).get("raw") or "")
 
 
-def _commit_of(location: str) -> str:
-    """The new commit's sha from /src's Location header (.../commit/<sha>)."""
-    last = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-    return last if _FULL_SHA.fullmatch(last) else ""
+def _author(value: Any) -> str:
+    return str((value.get("user") or {}).get("uuid") or "")
 
 
 def _comment(value: Any) -> Comment:
     url = ((value.get("links") or {}).get("html") or {}).get("href") or ""
     return Comment(
         id=int(value["id"]),
-        body=((value.get("content") or {}).get("raw")) or "",
+        body=_raw(value),
         url=str(url),
         created_at=str(value.get("created_on") or ""),
     )

@@ -9,11 +9,13 @@ from typing import Any
 
 from bot.forges.base import CheckRun, clip
 
-# Bitbucket's limits on a report (longer is a 400).
+# Bitbucket Data Center documents these limits on a report (longer is a 400); Bitbucket Cloud
+# documents none, so a refused report is sent again as the minimal one.
 TITLE_LIMIT = 450
 DETAILS_LIMIT = 2000
-DATA_LIMIT = 10
+DATA_LIMIT = 6
 FIELD_TITLE_LIMIT = 100
+MINIMAL_LIMIT = 250
 RESULTS = {"success": "PASSED", "failure": "FAILED"}
 
 
@@ -22,17 +24,17 @@ def report_key(report_id: str) -> str:
     return f"mrbot-{report_id}"
 
 
-def report_body(check: CheckRun, link: str) -> dict[str, Any]:
-    details = check.description or check.title
-    if link:
-        details += " The full report is in the pull request's comment."
+def report_body(check: CheckRun, link: str, where: str, minimal: bool = False) -> dict[str, Any]:
+    """`where` says where the full report is; `minimal` drops the figures and shortens the text,
+    for a Bitbucket that refused the whole."""
+    details = " ".join(part for part in (check.description or check.title, where) if part)
     body: dict[str, Any] = {
-        "title": clip(f"mrbot: {check.title}", TITLE_LIMIT),
-        "details": clip(details, DETAILS_LIMIT),
+        "title": clip(f"mrbot: {check.title}", MINIMAL_LIMIT if minimal else TITLE_LIMIT),
+        "details": clip(details, MINIMAL_LIMIT if minimal else DETAILS_LIMIT),
         "report_type": "TEST",
         "reporter": "mrbot",
         "result": RESULTS[check.conclusion],
-        "data": [_field(title, value) for title, value in check.facts[:DATA_LIMIT]],
+        "data": [] if minimal else [_field(title, value) for title, value in check.facts[:DATA_LIMIT]],
     }
     if link.startswith(("https://", "http://")):
         body["link"] = link

@@ -91,7 +91,9 @@ class User:
 class Token:
     user: User
     scopes: frozenset[str]
-    email: str | None = None  # set: also accepted as Basic email:token (an Atlassian API token)
+    # Set: an Atlassian API token, also accepted as Basic email:token. None: an access token,
+    # which Bitbucket refuses GET /user (seen live: 403 "not accessible by this authentication mechanism").
+    email: str | None = None
 
 
 @dataclass
@@ -123,7 +125,7 @@ class FakeBitbucket:
     repo_slug: str = "model"
     repo_uuid: str = "{7d3c9a52-41b6-4c0e-9b1f-2a6d5e8f0c11}"
     tokens: dict[str, Token] = field(default_factory=dict)
-    user_endpoint_forbidden: set[str] = field(default_factory=set)  # tokens that get 403 on GET /user
+    user_endpoint_forbidden: set[str] = field(default_factory=set)  # API tokens without read:user
     pull_requests: dict[int, PullRequest] = field(default_factory=dict)
     commit_threads: dict[str, list[Comment]] = field(default_factory=dict)  # full sha -> its comments
     commits: set[str] = field(default_factory=set)  # full shas /commit/{sha} knows (PRs', threads' too)
@@ -162,6 +164,7 @@ class FakeBitbucket:
             Rule(f"{commit}/reports/<report_id>", endpoint="report", methods=["GET", "PUT"]),
             Rule(f"{repo}/src", endpoint="src", methods=["POST"]),
             Rule(f"{repo}/refs/branches/<path:name>", endpoint="branch", methods=["GET"]),
+            Rule(f"{repo}/merge-base/<revspec>", endpoint="merge_base", methods=["GET"]),
             # The web side. On bitbucket.org the browser's session authorizes raw files of a private
             # repository (that is how a report's images show); the fake asks for nothing.
             Rule("/<ws>/<slug>/raw/<rev>/<path:path>", endpoint="raw", methods=["GET"]),
@@ -310,7 +313,10 @@ class FakeBitbucket:
         token = self.tokens[name]
         needed: str | None = ("pullrequest" if of_pull else "repository") + ("" if method == "GET" else ":write")
         granted = set(token.scopes).union(*(IMPLIED_SCOPES.get(scope, set()) for scope in token.scopes))
-        if endpoint == "user":  # any token, unless it is one /user refuses (it wants the account scope)
+        if endpoint == "user":
+            if token.email is None:  # a repository, project or workspace access token is no user
+                abort(_error(403, "This API is not accessible by this authentication mechanism"))
+            # An API token, unless it is one without read:user (the account scope).
             needed, granted = ("account", set()) if name in self.user_endpoint_forbidden else (None, granted)
         if needed is not None and needed not in granted:
             abort(_error(403, "Your credentials lack one or more required privilege scopes.",
@@ -522,6 +528,28 @@ class FakeBitbucket:
             return _error(404, f"Branch not found: {name}")
         return json_response({"type": "branch", "name": name, "target": {"type": "commit", "hash": self.branches[name]},
                               "links": {"html": {"href": f"{self.url}/{self.full_name}/branch/{name}"}}})
+
+    def _merge_base(self, request: Request, token: Token, revspec: str) -> Response:
+        """The best common ancestor of `a..b`, over the parents of /src's commits."""
+        first, dots, second = revspec.partition("..")
+        if not dots:
+            return _error(400, f"Invalid revspec: {revspec}")
+        ours, theirs = self._ancestry(self._resolve(first)), self._ancestry(self._resolve(second))
+        common = next((sha for sha in theirs if sha in ours), None)
+        if common is None:
+            return _error(404, f"No merge base for {revspec}")
+        return json_response({"type": "commit", "hash": common, "links": {
+            "html": {"href": f"{self.url}/{self.full_name}/commits/{common}"}}})
+
+    def _ancestry(self, sha: str) -> list[str]:
+        """`sha` and its ancestors, nearest first."""
+        seen, queue = [], [sha]
+        while queue:
+            current = queue.pop(0)
+            if current not in seen:
+                seen.append(current)
+                queue.extend(self.commit_info.get(current, {}).get("parents", []))
+        return seen
 
     def _raw(self, rev: str, path: str) -> Response:
         content = self.trees.get(self.branches.get(rev) or self._full_sha(rev) or "", {}).get(path)
