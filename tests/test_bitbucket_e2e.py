@@ -168,3 +168,13 @@ def test_the_readme_and_docs_pipelines_are_valid(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         [entry] = yaml.safe_load(block)["pipelines"]["pull-requests"]["**"]
         assert entry["step"]["script"] == pull_request_script()
+
+
+def test_the_retrain_pipeline_in_the_docs_is_valid_and_runs_propose(tmp_path):
+    [block] = yaml_blocks("docs/retrain.md", containing=r"^pipelines:")
+    path = tmp_path / "bitbucket-pipelines.yml"
+    path.write_text(block, encoding="utf-8")
+    done = schema_check("bitbucket-pipelines", path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [entry] = yaml.safe_load(block)["pipelines"]["custom"]["retrain"]
+    assert entry["step"]["script"] == ["mrbot-entrypoint propose --update-imports"]

@@ -91,3 +91,16 @@ def test_the_readme_and_docs_forgejo_workflows_are_valid_and_use_the_examples_ac
         assert done.returncode == 0, done.stdout + done.stderr
         steps = yaml.safe_load(block)["jobs"]["report"]["steps"]
         assert {step["uses"] for step in steps} <= example_uses
+
+
+def test_the_retrain_workflow_in_the_docs_is_valid_and_runs_propose(tmp_path):
+    [block] = yaml_blocks("docs/retrain.md", containing="data.forgejo.org")
+    path = tmp_path / "mrbot-retrain.yml"
+    path.write_text(block, encoding="utf-8")
+    done = schema_check("github-workflows", path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    workflow = yaml.safe_load(block)
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}
+    steps = workflow["jobs"]["retrain"]["steps"]
+    assert {step["uses"] for step in steps} <= {step["uses"] for step in example_steps()}
+    assert steps[-1]["with"]["mode"] == "propose"

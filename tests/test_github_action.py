@@ -36,7 +36,7 @@ def docs_workflows(tmp_path: Path) -> list[Path]:
               for block in re.findall(r"```yaml\n(.*?)```", document.read_text(encoding="utf-8"), flags=re.S)]
     paths = []
     for index, block in enumerate(blocks):
-        if "jobs" in (yaml.safe_load(block) or {}):
+        if "jobs" in (yaml.safe_load(block) or {}) and "data.forgejo.org" not in block:  # Forgejo's: its tests
             paths.append(tmp_path / f"docs-workflow-{index}.yml")
             paths[-1].write_text(block, encoding="utf-8")
     return paths

@@ -270,6 +270,17 @@ def test_an_ssh_origin_is_pushed_over_the_forges_https_url_with_the_token(projec
     assert remote_for(job, "X: y", "https://gitlab.example.com/group/ml.git").url == str(project.origin)
 
 
+def test_an_http_origin_of_the_forges_host_is_pushed_over_https_with_the_token(project):
+    job = project.checkout()
+    git(job, "remote", "set-url", "origin", "http://bitbucket.org/team/model")  # as Pipelines clones
+
+    remote = remote_for(job, "X: y", "https://bitbucket.org/team/model.git")
+
+    assert remote.url == "https://bitbucket.org/team/model.git"
+    git(job, "remote", "set-url", "origin", "http://127.0.0.1:8/team/model")  # another host: left as it is
+    assert remote_for(job, "X: y", "https://bitbucket.org/team/model.git").url == "http://127.0.0.1:8/team/model"
+
+
 def test_a_branch_mrbot_did_not_make_is_not_force_pushed(project, capsys):
     job = project.checkout()
     git(job, "checkout", "-q", "-b", "someone")

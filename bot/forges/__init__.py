@@ -76,9 +76,16 @@ def open_pull_requests(context: Context) -> PullRequests:
 
         with _answers_it_cannot_use(context, "checking the token and the project"):
             return _Guarded(open_merge_requests(context), context)  # type: ignore[return-value]
-    if context.forge in (BITBUCKET, FORGEJO):
-        raise BadInput(f"mrbot propose does not open pull requests on {_FORGE_NAMES[context.forge][0]} yet; "
-                       "it runs on GitHub and GitLab")
+    if context.forge == BITBUCKET:
+        from bot.forges.bitbucket_pulls import BitbucketPullRequests
+
+        with _answers_it_cannot_use(context, "checking the token"):
+            return _Guarded(BitbucketPullRequests(context), context)  # type: ignore[return-value]
+    if context.forge == FORGEJO:
+        from bot.forges.forgejo_pulls import ForgejoPullRequests
+
+        with _answers_it_cannot_use(context, "checking the token"):
+            return _Guarded(ForgejoPullRequests(context), context)  # type: ignore[return-value]
     raise BadInput(f"no forge to open a pull request on in this environment ({context.forge})")
 
 
@@ -91,10 +98,14 @@ def push_header(context: Context) -> str | None:
     """The HTTP header git pushes with, for the context's token (None: the checkout's own credentials)."""
     if not context.token:
         return None
-    if context.forge == GITHUB:
+    if context.forge in (GITHUB, FORGEJO):  # Forgejo reads the token as actions/checkout sends it
         from bot.forges.github_pulls import push_header as github_header
 
         return github_header(context.token)
+    if context.forge == BITBUCKET:
+        from bot.forges.bitbucket_pulls import push_header as bitbucket_header
+
+        return bitbucket_header(context)
     if context.forge == GITLAB:
         from bot.forges.gitlab_merge_requests import push_header as gitlab_header
 

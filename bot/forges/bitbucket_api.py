@@ -37,7 +37,7 @@ class BitbucketClient(RestClient):
 
     def pages(self, path: str, doing: str) -> Iterator[dict[str, Any]]:
         """Every value of a paginated listing, following `next` to the last page."""
-        url: str | None = f"{self.api_url}{path}?pagelen={PAGELEN}"
+        url: str | None = f"{self.api_url}{path}{'&' if '?' in path else '?'}pagelen={PAGELEN}"
         for _ in range(MAX_PAGES):
             if not url:
                 return

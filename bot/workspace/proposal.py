@@ -80,6 +80,9 @@ def remote_for(root: Path, header: str | None, forge_url: str = "") -> Remote:
         if not (_is_ssh(url) and forge_url):
             return Remote(url)  # a local path (a laptop, a test): no credentials to give
         parts = urlsplit(forge_url)
+    elif parts.scheme == "http" and forge_url.startswith("https://") and urlsplit(forge_url).hostname == parts.hostname:
+        # Bitbucket Pipelines clones over http:// through its proxy: the token goes only over https.
+        parts = urlsplit(forge_url)
     _check_git_version(root)
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     clean = urlunsplit((parts.scheme, netloc, parts.path, "", ""))

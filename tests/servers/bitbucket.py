@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound, abort
@@ -117,6 +117,7 @@ class PullRequest:
     title: str = "Raise the learning rate"
     author: User | None = None
     comments: list[Comment] = field(default_factory=list)
+    description: str = ""
 
 
 @dataclass
@@ -138,6 +139,8 @@ class FakeBitbucket:
     comment_limit: int = COMMENT_LIMIT
     faults: list[Fault] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)  # requests outside Bitbucket's routes
+    # Set: the tip of a branch pushed over git (mrbot propose's), for the pull requests opened from it.
+    branch_sha: Callable[[str], str | None] | None = None
 
     def __post_init__(self) -> None:
         self.routes = Routes.load()
@@ -145,7 +148,7 @@ class FakeBitbucket:
         self.commits.add(self.main_tip)
         self._ids = itertools.count(500_000_001)  # Bitbucket's comment ids are that large
         self._clock = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the handlers call the public helpers
         self.server = LocalServer(self._handle)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines in captured output
         repo = "/2.0/repositories/<ws>/<slug>"
@@ -153,7 +156,8 @@ class FakeBitbucket:
         self._urls = Map([
             Rule("/2.0/user", endpoint="user", methods=["GET"]),
             Rule(repo, endpoint="repository", methods=["GET"]),
-            Rule(pull, endpoint="pull_request", methods=["GET"]),
+            Rule(f"{repo}/pullrequests", endpoint="pull_requests", methods=["GET", "POST"]),
+            Rule(pull, endpoint="pull_request", methods=["GET", "PUT"]),
             Rule(commit, endpoint="commit", methods=["GET"]),
             *(Rule(f"{thread}/comments", endpoint="comments", methods=["GET", "POST"]) for thread in (pull, commit)),
             *(Rule(f"{thread}/comments/<int:comment_id>", endpoint="comment", methods=["GET", "PUT", "DELETE"])
@@ -289,7 +293,7 @@ class FakeBitbucket:
             if elsewhere:
                 return _error(404, f"Repository {'/'.join(repository)} not found")
             try:
-                self._need_scope(name, endpoint, request.method, "pr_id" in args)
+                self._need_scope(name, endpoint, request.method, "pr_id" in args or endpoint == "pull_requests")
                 if "sha" in args:
                     args["sha"] = self._resolve(args["sha"])
                 return getattr(self, f"_{endpoint}")(request, self.tokens[name], **args)
@@ -343,7 +347,8 @@ class FakeBitbucket:
             return {"branch": {"name": branch}, "repository": self._repo_json(),
                     "commit": {"type": "commit", "hash": sha[:SHORT_HASH]}}
 
-        return {"type": "pullrequest", "id": pull.id, "title": pull.title, "description": "", "state": pull.state,
+        return {"type": "pullrequest", "id": pull.id, "title": pull.title, "description": pull.description,
+                "state": pull.state,
                 "author": self._user_json(pull.author) if pull.author else None, "merge_commit": None,
                 "source": end(pull.source_branch, pull.head_sha),
                 "destination": end(pull.destination_branch, pull.destination_sha),
@@ -428,7 +433,47 @@ class FakeBitbucket:
                               "mainbranch": {"type": "branch", "name": "main"}})
 
     def _pull_request(self, request: Request, token: Token, pr_id: int) -> Response:
-        return json_response(self._pull_json(self._pull(pr_id)))
+        pull = self._pull(pr_id)
+        if request.method == "PUT":
+            body = _json(request)
+            pull.title = str(body.get("title", pull.title))
+            pull.description = str(body.get("description", pull.description))
+        if pull.state == "OPEN" and self.branch_sha and (tip := self.branch_sha(pull.source_branch)):
+            pull.head_sha = tip  # a push to its branch moves it
+            self.commits.add(tip)
+        return json_response(self._pull_json(pull))
+
+    def open_pull_requests(self, source_branch: str | None = None) -> list[PullRequest]:
+        return [pull for pull in self.pull_requests.values() if pull.state == "OPEN"
+                and source_branch in (None, pull.source_branch)]
+
+    def _pull_requests(self, request: Request, token: Token) -> Response:
+        if request.method == "POST":
+            return self._open_pull_request(_json(request), token)
+        states = request.args.getlist("state") or ["OPEN"]  # Bitbucket lists the open ones by default
+        matches = _bbql(request.args.get("q", ""))
+        if matches is None:
+            return _error(400, f"Invalid query: {request.args.get('q')}")
+        pulls = [pull for pull in self.pull_requests.values() if pull.state in states
+                 and all({"source.branch.name": pull.source_branch,
+                          "destination.branch.name": pull.destination_branch}.get(key) == value
+                         for key, value in matches)]
+        return self._paginate(request, [self._pull_json(pull) for pull in pulls])
+
+    def _open_pull_request(self, body: dict[str, Any], token: Token) -> Response:
+        source = ((body.get("source") or {}).get("branch") or {}).get("name")
+        destination = ((body.get("destination") or {}).get("branch") or {}).get("name") or "main"
+        if not isinstance(body.get("title"), str) or not body["title"]:
+            return _field_error("title", "This field is required.")
+        tip = (self.branch_sha(source) if self.branch_sha and source else None) or self.branches.get(source or "")
+        if not source or tip is None:
+            return _field_error("source", f"Branch not found: {source}")
+        if any(pull.destination_branch == destination for pull in self.open_pull_requests(source)):
+            return _error(400, f"There is already an open pull request from {source} to {destination}")
+        pull_id = max(self.pull_requests, default=0) + 1
+        pull = self.add_pull_request(pull_id, tip, source, destination)
+        pull.title, pull.description, pull.author = body["title"], str(body.get("description") or ""), token.user
+        return json_response(self._pull_json(pull), 201)
 
     def _commit(self, request: Request, token: Token, sha: str) -> Response:
         return json_response({"type": "commit", "hash": sha,
@@ -556,6 +601,14 @@ class FakeBitbucket:
         if content is None:
             return Response("Not found", status=404, content_type="text/plain")
         return Response(content, content_type=mimetypes.guess_type(path)[0] or "application/octet-stream")
+
+
+def _bbql(query: str) -> list[tuple[str, str]] | None:
+    """The `field = "value" AND ...` queries mrbot sends; anything else: None (Bitbucket's 400)."""
+    if not query:
+        return []
+    terms = [re.fullmatch(r'\s*([a-z_.]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*', term) for term in query.split(" AND ")]
+    return None if not all(terms) else [(term.group(1), term.group(2).replace('\\"', '"')) for term in terms if term]
 
 
 def _error_body(message: str, detail: Any = None, **extra: Any) -> dict[str, Any]:

@@ -207,6 +207,7 @@ class Pull:
     state: str = "open"  # or "closed"
     title: str = "Raise the learning rate"
     user: User | None = None  # who opened it; None: the repository's owner
+    body: str = ""
 
 
 class _Abort(Exception):
@@ -228,17 +229,20 @@ class FakeForgejo:
     violations: list[str] = field(default_factory=list)
     attachment_types: frozenset[str] = ATTACHMENT_TYPES
     job_token: str = ""  # the Actions job token pipeline_environment() made last
+    # Set: the tip of a branch pushed over git (mrbot propose's), for the pull requests opened from it.
+    branch_sha: Any = None
 
     def __post_init__(self) -> None:
         self.spec = Swagger.load()
-        self._ids, self._clock, self._lock = itertools.count(1001), itertools.count(1), threading.Lock()
+        self._ids, self._clock, self._lock = itertools.count(1001), itertools.count(1), threading.RLock()
         self.server = LocalServer(self._handle)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         repo = "/repos/<owner>/<repo>"
         self._urls = Map([
             Rule("/user", endpoint="user", methods=["GET"]),
             Rule(repo, endpoint="repo", methods=["GET"]),
-            Rule(f"{repo}/pulls/<int:index>", endpoint="pull", methods=["GET"]),
+            Rule(f"{repo}/pulls", endpoint="pulls", methods=["GET", "POST"]),
+            Rule(f"{repo}/pulls/<int:index>", endpoint="pull", methods=["GET", "PATCH"]),
             Rule(f"{repo}/issues/comments", endpoint="repo_comments", methods=["GET"]),
             Rule(f"{repo}/issues/<int:index>/comments", endpoint="comments", methods=["GET", "POST"]),
             Rule(f"{repo}/issues/comments/<int:comment_id>", endpoint="comment", methods=["GET", "PATCH", "DELETE"]),
@@ -377,7 +381,33 @@ class FakeForgejo:
     def _pull(self, request: Request, token: Token | None, access: str, body: dict, index: int) -> Any:
         if index not in self.pulls:
             raise self._not_found()
-        return 200, self._pull_json(self.pulls[index], access), {}
+        pull = self.pulls[index]
+        if request.method == "PATCH":
+            pull.title, pull.body = str(body.get("title", pull.title)), str(body.get("body", pull.body))
+            return 201, self._pull_json(pull, access), {}  # 201, as Forgejo answers an edit
+        if pull.state == "open" and self.branch_sha and (tip := self.branch_sha(pull.head_ref)):
+            pull.head_sha = tip
+        return 200, self._pull_json(pull, access), {}
+
+    def open_pulls(self, head_ref: str | None = None) -> list[Pull]:
+        return [pull for pull in self.pulls.values() if pull.state == "open" and head_ref in (None, pull.head_ref)]
+
+    def _pulls(self, request: Request, token: Token | None, access: str, body: dict) -> Any:
+        if request.method == "GET":
+            state = request.args.get("state", "open")
+            limit, page = int(request.args.get("limit", "30")), int(request.args.get("page", "1"))
+            pulls = [pull for pull in self.pulls.values() if state == "all" or pull.state == state]
+            return 200, [self._pull_json(pull, access) for pull in pulls[(page - 1) * limit: page * limit]], {}
+        head, base = str(body.get("head") or ""), str(body.get("base") or "")
+        tip = self.branch_sha(head) if self.branch_sha and head else None
+        if tip is None or not base:
+            raise self._not_found()
+        if any(pull.base_ref == base for pull in self.open_pulls(head)):
+            raise self._error(409, f"pull request already exists for these targets [head: {head}, base: {base}]")
+        number = max([*self.pulls, *self.comments], default=0) + 1
+        pull = self.add_pull(number, tip, tip, head, base)
+        pull.title, pull.body, pull.user = str(body.get("title") or ""), str(body.get("body") or ""), token.user
+        return 201, self._pull_json(pull, access), {}
 
     def _comments(self, request: Request, token: Any, access: str, body: dict, index: int) -> Any:
         if index not in self.comments:
@@ -520,7 +550,7 @@ class FakeForgejo:
             return {"label": ref, "ref": ref, "sha": sha, "repo_id": of["id"], "repo": of}
 
         return {"id": 500 + pull.number, "url": html, "number": pull.number, "html_url": html, "title": pull.title,
-                "body": "", "user": self._user_json(pull.user or User(10, self.owner)), "state": pull.state,
+                "body": pull.body, "user": self._user_json(pull.user or User(10, self.owner)), "state": pull.state,
                 "labels": [], "milestone": None, "assignee": None, "assignees": None, "draft": False,
                 "is_locked": False, "comments": len(self.comments.get(pull.number, [])), "mergeable": True,
                 "merged": False, "merged_at": None, "merge_commit_sha": None, "merged_by": None,
