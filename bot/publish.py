@@ -199,7 +199,9 @@ def status_state(report: Report) -> str:
 
 
 def publish(forge: Forge, report: Report, bundle_dir: Path, options: PublishOptions) -> Published:
-    if options.comment_mode == COMMENT_OFF:
+    if options.comment_mode == COMMENT_OFF or forge.cannot_comment:
+        if options.comment_mode != COMMENT_OFF:
+            log.info("%s", forge.cannot_comment)
         # No comment to show images in: upload nothing, still set the status.
         published, markdown = Published(SKIPPED_OFF), ""
     else:

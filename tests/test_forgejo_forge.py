@@ -15,7 +15,7 @@ from bot.forges import open_forge
 from bot.forges.base import marker, parse_marker
 from bot.forges.forgejo import COMMENT_LIMIT, open_forgejo
 from bot.forges.rest import ClientOptions
-from bot.publish import CREATED, SKIPPED_NEWER, UNCHANGED_BODY, UPDATED, PublishOptions, publish
+from bot.publish import CREATED, SKIPPED_NEWER, SKIPPED_OFF, UNCHANGED_BODY, UPDATED, PublishOptions, publish
 from tests.forge_reports import BASE, HEAD, NEWER_HEAD, PNG, make_report
 from tests.servers.forgejo import FakeForgejo, running
 
@@ -197,15 +197,18 @@ def test_an_oversized_report_is_cut_to_fit(fake, bundle, tmp_path):
     assert len(comment.body) <= COMMENT_LIMIT and "the job's artifacts" in comment.body
 
 
-def test_a_push_event_sets_the_status_with_comments_off_and_says_why_otherwise(fake, bundle, tmp_path):
+def test_a_push_event_sets_the_status_alone_and_says_why(fake, bundle, tmp_path, caplog):
     environ = fake.pipeline_environment(5, HEAD, BASE, tmp_path, GITHUB_EVENT_NAME="push",
                                         GITHUB_REF="refs/heads/feature")
     (tmp_path / "forgejo-job" / "event.json").write_text('{"after": "%s", "before": "%s"}' % (HEAD, BASE))
     forge = open_forgejo(detect({**environ, "GITHUB_SHA": HEAD}), {}, FAST)
-    publish(forge, make_report(), bundle, PublishOptions(comment_mode="off"))
-    assert fake.statuses[HEAD][0]["status"] == "success"
-    with pytest.raises(BadInput, match="pull_request events"):
-        publish(forge, make_report(), bundle, PublishOptions())
+    caplog.set_level(logging.INFO, logger="bot.publish")
+    published = publish(forge, make_report(images=["images/training.png"]), bundle, PublishOptions())
+    assert published.action == SKIPPED_OFF and "no commit comments" in caplog.text
+    assert [status["status"] for status in fake.statuses[HEAD]] == ["success"]
+    assert fake.comments[5] == [] and not fake.requests_to("POST", r"/comments")  # nor a placeholder for images
+    with pytest.raises(BadInput, match="pull_request events"):  # asked for a comment directly, the driver says why
+        forge.create_comment("x")
 
 
 def test_the_token_only_travels_in_the_auth_header(fake, bundle, tmp_path):

@@ -47,6 +47,14 @@ def checkout(project, git_server: GitHttpServer, name: str):
     return job
 
 
+def pushed_branch(project, git_server: GitHttpServer):
+    """A checkout whose retrained commit is on the proposal branch already, as after a run's push."""
+    job = checkout(project, git_server, "job")
+    git(job, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "retrained")
+    subprocess.run(["git", "push", "-q", str(project.origin), f"HEAD:{BRANCH}"], cwd=job, check=True)
+    return job
+
+
 # -- Bitbucket -------------------------------------------------------------------------------------
 
 
@@ -98,9 +106,7 @@ def test_a_scheduled_bitbucket_pipeline_opens_then_updates_one_pull_request(proj
 
 def test_a_second_bitbucket_pull_request_refused_becomes_an_update(project, bitbucket):
     fake, git_server = bitbucket
-    job = checkout(project, git_server, "job")
-    git(job, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "retrained")
-    subprocess.run(["git", "push", "-q", str(project.origin), f"HEAD:{BRANCH}"], cwd=job, check=True)
+    job = pushed_branch(project, git_server)
     pulls = open_pull_requests(detect_bitbucket(scheduled_pipeline(fake, job)))
     first, _ = open_or_update(pulls, BRANCH, "main", "Retrain", "one")
 
@@ -170,9 +176,7 @@ def test_a_scheduled_forgejo_workflow_opens_then_updates_one_pull_request(projec
 
 def test_a_second_forgejo_pull_request_refused_becomes_an_update(project, forgejo):
     fake, git_server = forgejo
-    job = checkout(project, git_server, "job")
-    git(job, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "retrained")
-    subprocess.run(["git", "push", "-q", str(project.origin), f"HEAD:{BRANCH}"], cwd=job, check=True)
+    job = pushed_branch(project, git_server)
     pulls = open_pull_requests(detect_forgejo(scheduled_workflow(fake, job)))
     first, _ = open_or_update(pulls, BRANCH, "main", "Retrain", "one")
     fake.fail("GET", r"/pulls$", 200, body=[], times=1)  # the second run's look comes too early

@@ -69,6 +69,7 @@ class Forge(Protocol):
     renders_html: bool  # False: the comment gets no HTML (folds, small print, the marker's comment)
     comment_limit: int  # the longest comment body the forge accepts, in characters
     where_full: str  # where a reader finds the full report when the comment was shortened
+    cannot_comment: str  # "": it can comment here; else why not (Forgejo has no commit comments)
 
     def host_images(self, bundle_dir: Path, images: list[str], report_id: str = "default") -> Callable[[str], str]:
         """Upload the bundle's images for the report `report_id`'s comment; return bundle path -> URL.

@@ -45,6 +45,7 @@ def open_bitbucket(context: Context, settings: Mapping[str, str], options: Clien
 class BitbucketForge:
     name = "bitbucket"
     renders_html = False  # Bitbucket escapes every HTML tag, comments too
+    cannot_comment = ""
     comment_limit = COMMENT_LIMIT
 
     def __init__(self, client: BitbucketClient, context: Context, settings: Mapping[str, str]):

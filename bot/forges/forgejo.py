@@ -60,6 +60,12 @@ class ForgejoForge:
 
     # -- comments ----------------------------------------------------------------------------
 
+    @property
+    def cannot_comment(self) -> str:
+        if self.number is None:
+            return "Forgejo/Gitea has no commit comments: on a push, only the commit status is set"
+        return ""
+
     def _pull_number(self) -> int:
         if self.number is None:
             raise BadInput("on Forgejo/Gitea mrbot comments on pull requests: run it on pull_request events, or "

@@ -54,6 +54,7 @@ def open_github(context: Context, settings: Mapping[str, str], options: ClientOp
 class GitHubForge:
     name = "github"
     renders_html = True
+    cannot_comment = ""
     comment_limit = COMMENT_LIMIT
 
     def __init__(self, client: Github, context: Context, settings: Mapping[str, str]):

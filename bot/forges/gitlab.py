@@ -125,6 +125,7 @@ class CommitThread:
 class GitLabForge:
     name = "gitlab"
     renders_html = True
+    cannot_comment = ""
     comment_limit = COMMENT_LIMIT
 
     def __init__(

@@ -14,6 +14,7 @@ from bot.forges.base import MARKER, CheckRun, Comment
 class LocalForge:
     name = "local"
     renders_html = True
+    cannot_comment = ""
     comment_limit = 10_000_000
 
     def __init__(self, folder: Path, head_sha: str | None = None):
