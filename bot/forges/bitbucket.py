@@ -15,7 +15,7 @@ from bot.ci.context import Context
 from bot.errors import BadInput
 from bot.forges.base import STATUS_DESCRIPTION_LIMIT, CheckRun, Comment, clip, parse_marker
 from bot.forges.bitbucket_api import BitbucketClient
-from bot.forges.bitbucket_assets import AssetsBranch
+from bot.forges.bitbucket_assets import FULL_SHA, AssetsBranch
 from bot.forges.bitbucket_insights import report_body, report_key
 from bot.forges.rest import ClientOptions, Refusal
 from bot.report.bundle import images_for_upload
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 COMMENT_LIMIT = 32_000  # Bitbucket refuses a comment of 32,768 characters or more
 STATES = {"success": "SUCCESSFUL", "failure": "FAILED"}
 _OWNERSHIP_PROBES = 3  # authors whose marked comments are tried, at one unchanged edit each
-_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 # An image of ours linked from an earlier comment: raw/<commit>/<folder>/<content hash>-<name>.
 _OWN_IMAGE = re.compile(r"/raw/([0-9a-f]{40})/((?:pr-[0-9]+|commit)/[0-9a-f]{7,64}/[0-9a-f]{16}-[A-Za-z0-9._-]+)\)")
@@ -138,13 +137,13 @@ class BitbucketForge:
             head = str(((pull.get("source") or {}).get("commit") or {}).get("hash") or "").lower()
             if not _SHA.fullmatch(head):
                 raise ValueError(f"the pull request's head is {head[:50]!r}, not a commit sha")
-            if _FULL_SHA.fullmatch(head):
+            if FULL_SHA.fullmatch(head):
                 return head
-            if _FULL_SHA.fullmatch(self.head_sha) and self.head_sha.startswith(head):
+            if FULL_SHA.fullmatch(self.head_sha) and self.head_sha.startswith(head):
                 return self.head_sha
             # Bitbucket names the PR's head by 12 characters: the commit gives the whole sha.
             full = str(self.client.json("GET", f"{self.repo_path}/commit/{head}", doing)["hash"])
-            if not _FULL_SHA.fullmatch(full):
+            if not FULL_SHA.fullmatch(full):
                 raise ValueError(f"commit {head} answered as {full[:50]!r}, not a full sha")
             return full
 

@@ -16,7 +16,7 @@ from bot.forges.rest import Refusal
 log = logging.getLogger(__name__)
 
 _COMMIT_ATTEMPTS = 3
-_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+FULL_SHA = re.compile(r"[0-9a-f]{40}")  # Bitbucket names commits by SHA-1
 
 
 class AssetsBranch:
@@ -76,7 +76,7 @@ class AssetsBranch:
                 return ""  # the repository's first images
             raise
         tip = str(((branch or {}).get("target") or {}).get("hash") or "")
-        if not _FULL_SHA.fullmatch(tip):
+        if not FULL_SHA.fullmatch(tip):
             raise Refusal(200, f"the {self.name!r} branch answered without its commit")
         return tip
 
@@ -100,4 +100,4 @@ class AssetsBranch:
 def _commit_of(location: str) -> str:
     """The new commit's sha from /src's Location header (.../commit/<sha>)."""
     last = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-    return last if _FULL_SHA.fullmatch(last) else ""
+    return last if FULL_SHA.fullmatch(last) else ""
