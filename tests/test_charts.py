@@ -319,18 +319,29 @@ def curve_plots(count: int, points: int, files_dir: Path) -> list[PlotData]:
 
 
 WORKERS_CHECK = """
-import json, sys
+import json, os, sys
 from pathlib import Path
+import bot.charts.pool as pool
 from bot.charts.pool import ChartRenderer, render_charts
 from tests.test_charts import LABELS, curve_plots
 
-count, points, out, foreign = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "1"
+count, points, out, foreign = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 plots = curve_plots(count, points, out)
 inline = render_charts(plots, out / "inline", LABELS)
+if foreign == "thread":  # e.g. fsspec's IO thread after an S3 pull: forking now would be unsafe
+    import threading, time
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+main_pid, drawn_by = os.getpid(), {}
+if foreign == "killed":  # the first chart's worker is killed as it draws: this process draws it
+    draw = pool.render_chart
+
+    def killed_once(plot, *args):
+        if os.getpid() != main_pid and plot.id == plots[0].id:
+            os._exit(9)
+        return draw(plot, *args)
+
+    pool.render_chart = killed_once
 with ChartRenderer(workers=2) as renderer:
-    if foreign:  # e.g. fsspec's IO thread after an S3 pull: forking more workers now would be unsafe
-        import threading, time
-        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
     parallel = renderer.render(plots, out / "parallel", LABELS)
 print(json.dumps({"mode": renderer.mode, "same": parallel == inline,
                   "images": [chart.images[0] for chart in inline],
@@ -339,14 +350,13 @@ print(json.dumps({"mode": renderer.mode, "same": parallel == inline,
 
 
 @pytest.mark.parametrize(
-    "count, points, foreign_thread, mode",
-    [(3, 50, False, "warm"), (8, 3_000, False, "warm+forked"), (8, 3_000, True, "warm")],
+    "count, points, foreign, mode",
+    [(3, 50, "", "workers"), (8, 3_000, "", "workers"), (3, 50, "thread", "inline"), (3, 50, "killed", "workers")],
 )
-def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, foreign_thread, mode):
+def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, foreign, mode):
     # A fresh process: forking needs a process without other threads, which pytest's may have by now.
-    args = [str(count), str(points), str(tmp_path), "1" if foreign_thread else "0"]
-    done = subprocess.run([sys.executable, "-c", WORKERS_CHECK, *args],
-                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    done = subprocess.run([sys.executable, "-c", WORKERS_CHECK, str(count), str(points), str(tmp_path), foreign],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["mode"] == mode
@@ -361,41 +371,6 @@ def test_the_costliest_chart_is_drawn_first(tmp_path):
     small, large = curve_plots(1, 10, tmp_path)[0], curve_plots(1, 1_000, tmp_path)[0]
     matrix = points_plot("cm", "cm", "confusion", x="a", y="p", datapoints=[{"rev": HEAD, "a": 1, "p": 1}])
     assert sorted([small, matrix, large], key=drawing_cost, reverse=True) == [matrix, large, small]
-
-
-def test_hand_out_gives_the_next_task_to_whoever_is_free_and_keeps_the_order():
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from bot.charts.pool import hand_out as _hand_out
-
-    taken = {"slow": 0, "fast": 0}
-
-    def work(name, delay, index):
-        taken[name] += 1
-        time.sleep(delay)
-        return index * 10
-
-    with ThreadPoolExecutor(1) as slow, ThreadPoolExecutor(1) as fast:
-        futures = _hand_out(list(range(12)), [
-            lambda index: slow.submit(work, "slow", 0.5, index),
-            lambda index: fast.submit(work, "fast", 0.0, index),
-        ])
-        assert [futures[index].result(timeout=10) for index in range(12)] == [index * 10 for index in range(12)]
-    assert taken["slow"] <= 2 and taken["slow"] + taken["fast"] == 12
-
-
-def test_hand_out_fails_the_tasks_of_a_pool_that_is_gone_and_never_hangs():
-    from concurrent.futures import ThreadPoolExecutor
-
-    from bot.charts.pool import hand_out as _hand_out
-
-    gone = ThreadPoolExecutor(1)
-    gone.shutdown()
-    futures = _hand_out([2, 0, 1], [lambda index: gone.submit(str, index)])
-    for future in futures.values():
-        with pytest.raises(RuntimeError, match="after shutdown"):
-            future.result(timeout=5)
 
 
 def test_a_plot_matplotlib_cannot_draw_is_a_note_and_the_other_charts_stand(tmp_path):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import collections
-import multiprocessing
 import os
 import signal
-import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, Iterable
 
 from bot.charts.chart import Chart
 from bot.charts.draw import CONFUSION_TEMPLATES, render_chart
 from bot.charts.figure import LINE_MARGINS, new_figure, save
+from bot.charts.workers import WarmWorkers, WorkerGone
 from bot.results.plots import PlotData
 from bot.workspace.processes import fork_is_safe
 
@@ -26,30 +24,24 @@ def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str,
 
 class ChartRenderer:
     """Renders charts in worker processes while the main process goes on (reading metrics, writing
-    Markdown). A warm worker is forked at the start and imports matplotlib while DVC loads; each plot
-    travels to it as its definition and its files' bytes or paths, which it parses and draws. When
-    there are many charts, more workers are forked once the plots are read (one per spare core):
-    while they import matplotlib the warm one draws, each taking the next plot when it is free.
-    Falls back to this process where fork is unavailable or unsafe (other threads running)."""
+    Markdown). The first worker is forked at the start and imports matplotlib while DVC loads; the
+    others (one per spare core) are forked from it once it has, so they start warm too. Each plot
+    travels to the next idle worker as its definition and its files' bytes or paths, which it parses
+    and draws. Falls back to this process where fork is unavailable or unsafe (other threads
+    running), and for the chart of a worker that ended while it drew."""
 
-    # From this many charts on, a worker forked when the plots are read pays for its own start-up
-    # (scale benchmark, 20 charts: 1.2x faster); for fewer, it only competes for the cores.
-    MORE_WORKERS_FROM_CHARTS = 8
+    # Beyond this many, workers add memory (a chart of 100,000 points takes tens of MiB) more than
+    # speed: the main process's own reading is then what the report waits for.
+    MAX_WORKERS = 4
 
     def __init__(self, workers: int | None = None):
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self._pools: list[ProcessPoolExecutor] = []
-        self.mode = ""  # how the last start() rendered: "warm", "warm+forked" or "inline"
-
-    def _fork_pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
-        pool.submit(int)  # forks the workers now (fork pools start them all at the first task)
-        self._pools.append(pool)
-        return pool
+        self.workers = min(os.cpu_count() or 1, self.MAX_WORKERS) if workers is None else workers
+        self._pool: WarmWorkers | None = None
+        self.mode = ""  # how the last start() rendered: "workers" or "inline"
 
     def __enter__(self) -> "ChartRenderer":
         if self.workers > 0 and fork_is_safe():
-            self._fork_pool(1)
+            self._pool = WarmWorkers(self.workers, _start_worker)
         return self
 
     def render(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -60,61 +52,31 @@ class ChartRenderer:
         images_dir = bundle_dir / "images"
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
-        if not self._pools:
+        if self._pool is None:
             self.mode = "inline"
             charts = [render_chart(plot, images_dir, labels) for plot in plots]
             return lambda: charts
-        self.mode = "warm"
-        pools = list(self._pools)
-        spare = min(self.workers - len(self._pools), len(plots) - 1)
-        if len(plots) >= self.MORE_WORKERS_FROM_CHARTS and spare > 0 and fork_is_safe(allow_pool_threads=True):
-            self.mode = "warm+forked"
-            pools += [self._fork_pool(1) for _ in range(spare)]
+        self.mode = "workers"
         # The costliest first, so the last chart to finish is a short one.
         order = sorted(range(len(plots)), key=lambda index: drawing_cost(plots[index]), reverse=True)
-        submitters = [lambda index, pool=pool: pool.submit(render_chart, plots[index], images_dir, labels) for pool in pools]
-        futures = hand_out(order, submitters)
-        return lambda: [futures[index].result() for index in range(len(plots))]
+        futures = {index: self._pool.submit(render_chart, plots[index], images_dir, labels) for index in order}
+
+        def charts() -> list[Chart]:
+            return [_drawn(futures[index], plots[index], images_dir, labels) for index in range(len(plots))]
+
+        return charts
 
     def __exit__(self, *exc_info) -> None:
-        for pool in self._pools:
-            pool.shutdown(cancel_futures=True)
-        self._pools.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
 
-def hand_out(order: list[int], submitters: list[Callable[[int], Future]]) -> dict[int, Future]:
-    """Futures of the tasks in `order`, handed out one at a time: each submitter takes the next task
-    when its last one is done, so a worker that is busy starting up takes fewer."""
-    results: dict[int, Future] = {index: Future() for index in order}
-    waiting = collections.deque(order)
-    lock = threading.Lock()
-
-    def take_next(submit: Callable[[int], Future]) -> None:
-        while True:
-            with lock:
-                if not waiting:
-                    return
-                index = waiting.popleft()
-            try:
-                submitted = submit(index)
-            except Exception as exc:  # a broken or shut-down pool: its tasks fail, none waits forever
-                results[index].set_exception(exc)
-                continue
-            submitted.add_done_callback(lambda done, index=index: finished(done, index, submit))
-            return
-
-    def finished(done: Future, index: int, submit: Callable[[int], Future]) -> None:
-        if done.cancelled():
-            results[index].cancel()
-        elif done.exception() is not None:
-            results[index].set_exception(done.exception())
-        else:
-            results[index].set_result(done.result())
-        take_next(submit)
-
-    for submit in submitters:
-        take_next(submit)
-    return results
+def _drawn(future: Future, plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
+    try:
+        return future.result()
+    except WorkerGone:  # killed, or out of memory: this process draws it, slower but the report stands
+        return render_chart(plot, images_dir, labels)
 
 
 def drawing_cost(plot: PlotData) -> tuple[bool, int]:

@@ -19,5 +19,6 @@ def fork_is_safe(allow_pool_threads: bool = False) -> bool:
 
 
 def _is_pool_thread(thread: threading.Thread) -> bool:
-    # A process pool's manager thread, and the feeder thread of its multiprocessing queue.
-    return type(thread).__module__ == "concurrent.futures.process" or thread.name == "QueueFeederThread"
+    # A process pool's manager thread, the feeder thread of its multiprocessing queue, and the
+    # dispatcher of the chart workers (named in bot/charts/workers.py; not imported, it is bot's layer above).
+    return type(thread).__module__ == "concurrent.futures.process" or thread.name in {"QueueFeederThread", "mrbot-warm-workers"}

@@ -1,0 +1,140 @@
+"""The warm worker pool, each check in a fresh process: forking needs a process without other
+threads, which pytest's may have by now."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CHECKS = r'''
+import json, os, sys, time
+from pathlib import Path
+from bot.charts.workers import WarmWorkers, WorkerGone
+
+log = Path(sys.argv[2])
+
+def prepare():
+    with log.open("a") as file:
+        file.write(f"{os.getpid()}\n")
+    time.sleep(0.3)  # a slow start-up (matplotlib's import): the clones must not pay it again
+
+def who(index, delay):
+    time.sleep(delay)
+    return index, os.getpid(), os.getppid()
+
+def fail():
+    raise ValueError("from the task")
+
+def unpicklable():
+    return lambda: None
+
+def die():
+    os._exit(3)
+
+def clones():
+    pool = WarmWorkers(2, prepare)
+    futures = [pool.submit(who, index, 0.2) for index in range(6)]
+    answers = [future.result(timeout=30) for future in futures]
+    pool.shutdown()
+    return {"answers": answers, "prepared": log.read_text().split(), "main": os.getpid()}
+
+def idle_first():
+    # One slow task holds a worker; the other worker takes every quick task after it.
+    pool = WarmWorkers(2, prepare)
+    slow = pool.submit(who, -1, 2.0)
+    time.sleep(0.5)  # both ready by now
+    quick = [pool.submit(who, index, 0.0) for index in range(8)]
+    answers = [future.result(timeout=30) for future in quick]
+    slow_pid = slow.result(timeout=30)[1]
+    pool.shutdown()
+    return {"quick_on_slow": sum(pid == slow_pid for _, pid, _ in answers), "order": [a[0] for a in answers]}
+
+def failures():
+    pool = WarmWorkers(2, prepare)
+    errors = []
+    for task in (fail, unpicklable, die):
+        try:
+            pool.submit(task).result(timeout=30)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+    after = pool.submit(who, 7, 0.0).result(timeout=30)[0]  # the other worker is still there
+    try:
+        pool.submit(lambda: 1).result(timeout=30)  # a lambda cannot travel to a worker
+    except Exception as exc:
+        errors.append(type(exc).__name__)
+    pool.shutdown()
+    try:
+        pool.submit(who, 8, 0.0)
+    except RuntimeError as exc:
+        errors.append(str(exc))
+    return {"errors": errors, "after": after}
+
+def all_gone():
+    pool = WarmWorkers(2, prepare)
+    first = [pool.submit(die) for _ in range(2)]
+    waiting = [pool.submit(who, index, 0.0) for index in range(3)]
+    outcomes = []
+    for future in first + waiting:
+        try:
+            future.result(timeout=30)
+            outcomes.append("answered")
+        except WorkerGone as exc:
+            outcomes.append(str(exc))
+    started = time.monotonic()
+    pool.shutdown()
+    return {"outcomes": outcomes, "shutdown_seconds": time.monotonic() - started}
+
+def cancelled():
+    pool = WarmWorkers(1, prepare)
+    running = pool.submit(who, 0, 1.0)
+    queued = [pool.submit(who, index, 0.0) for index in range(1, 4)]
+    time.sleep(0.5)
+    pool.shutdown()  # waits for the running task, cancels the queued ones
+    return {"running": running.result(timeout=1)[0], "queued": [future.cancelled() for future in queued]}
+
+print(json.dumps(globals()[sys.argv[1]]()))
+'''
+
+
+def check(name: str, tmp_path: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHECKS, name, str(tmp_path / "prepared")], capture_output=True,
+                          text=True, cwd=Path(__file__).parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_second_worker_is_forked_from_the_first_after_it_prepared(tmp_path):
+    result = check("clones", tmp_path)
+    (first,) = map(int, result["prepared"])  # prepared once, in the first worker only
+    assert [answer[0] for answer in result["answers"]] == list(range(6))
+    pids = {pid: parent for _, pid, parent in result["answers"]}
+    assert set(pids) == {first, *(pid for pid in pids if pids[pid] == first)} and len(pids) == 2
+    assert pids[first] == result["main"]
+
+
+def test_a_task_goes_to_an_idle_worker_never_behind_a_busy_one(tmp_path):
+    result = check("idle_first", tmp_path)
+    assert result["quick_on_slow"] == 0
+    assert result["order"] == list(range(8))
+
+
+def test_a_failing_task_its_answer_and_a_dead_worker_fail_only_that_task(tmp_path):
+    result = check("failures", tmp_path)
+    assert result["errors"][0] == "ValueError: from the task"
+    assert result["errors"][1].startswith("RuntimeError: the answer could not be sent back")
+    assert result["errors"][2] == "WorkerGone: a chart worker ended while it drew"
+    assert result["errors"][3] in {"PicklingError", "AttributeError"}
+    assert result["errors"][4] == "cannot submit after shutdown"
+    assert result["after"] == 7
+
+
+def test_when_every_worker_is_gone_the_waiting_tasks_fail_and_nothing_hangs(tmp_path):
+    result = check("all_gone", tmp_path)
+    assert result["outcomes"][:2] == ["a chart worker ended while it drew"] * 2
+    assert result["outcomes"][2:] == ["no chart worker is left"] * 3
+    assert result["shutdown_seconds"] < 5
+
+
+def test_shutdown_waits_for_the_running_task_and_cancels_the_queued(tmp_path):
+    result = check("cancelled", tmp_path)
+    assert result == {"running": 0, "queued": [True, True, True]}
