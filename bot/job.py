@@ -30,8 +30,7 @@ from bot.report.pipeline import SectionInputs, pipeline_section
 from bot.results import BASE, HEAD
 from bot.results.experiments import FAILED, Experiment, read_experiments
 from bot.results.history import History, read_history, read_metrics_at
-from bot.results.plots import read_plots
-from bot.results.values import Results, read_values
+from bot.results.values import Results, read_revisions
 from bot.workspace import git
 from bot.workspace.baseline import Baseline, choose_baseline
 from bot.workspace.experiments import (
@@ -246,8 +245,9 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
                 pending_search = renderer.start([plot], options.out_dir, revision_labels(base, head))
         trend = trend_plot(report.metrics)
         pending_trend = renderer.start([trend], options.out_dir, revision_labels(base, head)) if trend else list
-        from bot.report.bundle import write_bundle
+        from bot.report.bundle import prepare_bundle, write_bundle
 
+        prepared = prepare_bundle(report, options.out_dir)  # while the charts are still drawn
         report.charts = pending_charts() + pending_trend() + pending_search()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
@@ -257,7 +257,7 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     report.target = _target(context)
     report.proposal = options.proposal
     template = options.template or config.template
-    markdown = write_bundle(report, options.out_dir, template)
+    markdown = write_bundle(report, options.out_dir, template, prepared)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
 
 
@@ -316,15 +316,18 @@ def _read(
     out_dir: Path,
     complete: bool,
 ) -> tuple[Results, Callable[[], list[Chart]]]:
-    """Results of base (read from `base_sha`) and head, and a function that waits for their charts."""
-    # Plots first, so charts render in a worker while DVC reads metrics and params.
+    """Results of base (read from `base_sha`) and head, and a function that waits for their charts,
+    which are drawn while the values are read."""
+    charts: list[Callable[[], list[Chart]]] = [list]
+
+    def draw(plots: list) -> None:
+        charts[0] = renderer.start(plots, out_dir, revision_labels(base, head))
+
     with _long_lived_objects():
-        plots = read_plots(repo, base_sha, config.plots_include, config.plots_exclude) if complete else []
-    charts = renderer.start(plots, out_dir, revision_labels(base, head))
-    results = read_values(repo, base_sha, plots)
+        results = read_revisions(repo, base_sha, config.plots_include, config.plots_exclude, draw if complete else None)
     if not complete:
         results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
-    return results, charts
+    return results, lambda: charts[0]()
 
 
 @contextlib.contextmanager

@@ -517,33 +517,34 @@ def test_a_base_git_cannot_check_out_ends_as_a_failed_base_run(demo_project):
     assert run.sha == "" and run.failure.message.startswith("`git worktree add --detach")
 
 
-def test_the_collector_pauses_while_plots_are_read_and_is_restored_after_the_job(
+def test_the_collector_pauses_while_the_revisions_are_read_and_is_restored_after_the_job(
     demo_project, tmp_path, monkeypatch
 ):
     import bot.job
-    from bot.charts.pool import ChartRenderer
 
     seen = {}
-    read_plots, start = bot.job.read_plots, ChartRenderer.start
+    read_revisions = bot.job.read_revisions
 
     def reading(*args, **kwargs):
         seen["collecting while reading"] = gc.isenabled()
-        return read_plots(*args, **kwargs)
+        results = read_revisions(*args, **kwargs)
+        seen["frozen while reading"] = gc.get_freeze_count()
+        return results
 
-    def forking(self, *args, **kwargs):
-        # Workers forked now inherit the collector's state: it must be on, the plot data set aside.
-        seen["collecting at fork"], seen["frozen at fork"] = gc.isenabled(), gc.get_freeze_count()
-        return start(self, *args, **kwargs)
+    def writing(*args, **kwargs):
+        seen["collecting after reading"], seen["frozen after reading"] = gc.isenabled(), gc.get_freeze_count()
+        return compared(*args, **kwargs)
 
-    monkeypatch.setattr(bot.job, "read_plots", reading)
-    monkeypatch.setattr(ChartRenderer, "start", forking)
+    compared = bot.job.compare_recorded
+    monkeypatch.setattr(bot.job, "read_revisions", reading)
+    monkeypatch.setattr(bot.job, "compare_recorded", writing)
     frozen_before = gc.get_freeze_count()
 
     outcome, _ = run_job(demo_project, tmp_path, base="main", pull=False)
 
     assert outcome.exit_code == 0 and len(outcome.report.charts) == 4
-    assert seen["collecting while reading"] is False
-    assert seen["collecting at fork"] is True and seen["frozen at fork"] > frozen_before
+    assert seen["collecting while reading"] is False and seen["frozen while reading"] == frozen_before
+    assert seen["collecting after reading"] is True and seen["frozen after reading"] > frozen_before
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
@@ -553,7 +554,7 @@ def test_a_job_that_fails_while_reading_still_restores_the_collector(demo_projec
     def broken(*args, **kwargs):
         raise RuntimeError("a bug while reading plots")
 
-    monkeypatch.setattr(bot.job, "read_plots", broken)
+    monkeypatch.setattr(bot.job, "read_revisions", broken)
 
     with pytest.raises(RuntimeError):
         run_job(demo_project, tmp_path, base="main", pull=False)

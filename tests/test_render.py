@@ -262,3 +262,34 @@ def test_the_footer_says_which_base_and_how_far_the_branch_moved(baseline, sente
     report = sample_report()
     report.baseline = baseline
     assert f"<sub>{sentence}</sub>" in render(report)
+
+
+def test_fitting_a_comment_makes_each_table_once_and_the_same_markdown(monkeypatch):
+    import bot.report.render as rendering
+
+    report = sample_report(extra_unchanged=3000, params=400)
+    unfitted = [render_within(report, budget, "the artifact") for budget in (20_000, 8_000)]
+    made = []
+    real_table = rendering.metrics_table
+    monkeypatch.setattr(rendering, "metrics_table", lambda rows, with_path: made.append(len(rows)) or real_table(rows, with_path))
+
+    fitted = [render_within(report, budget, "the artifact") for budget in (20_000, 8_000)]
+
+    assert fitted == unfitted
+    # Per fitting: the changed rows' table once for all steps, the unchanged one once (the first step).
+    assert made.count(1000) == 2 and len(made) == 2 * len(set(made))
+
+
+def test_a_bundle_prepared_while_the_charts_are_drawn_is_the_bundle_written_at_once(tmp_path):
+    from bot.report.bundle import prepare_bundle, write_bundle
+
+    report = sample_report(extra_unchanged=1500, params=30)
+    at_once = write_bundle(report, tmp_path / "at-once")
+    prepared = prepare_bundle(report, tmp_path / "prepared")
+    assert (tmp_path / "prepared" / "metrics.txt").is_file() and not (tmp_path / "prepared" / "report.md").exists()
+    report.charts = [Chart("loss", "Loss", "linear", ["images/loss.png"], ["Loss"])]
+    with_charts = write_bundle(report, tmp_path / "prepared", prepared=prepared)
+
+    assert with_charts == write_bundle(report, tmp_path / "again") != at_once
+    for name in ("report.json", "report.md", "metrics.txt"):
+        assert (tmp_path / "prepared" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()

@@ -188,3 +188,35 @@ def test_a_base_whose_dvc_files_do_not_parse_only_loses_the_data_comparison(tmp_
     assert results.recorded[BASE] is None and results.recorded[HEAD] == {}
     assert "could not compare the DVC-tracked data with the base:" in caplog.text
     assert results.metrics[HEAD] == {"metrics.json": {"acc": 0.9}}
+
+
+READ_ONCE_CHECK = """
+import sys
+from pathlib import Path
+import dvc.repo.index as index
+from bot.results.values import read_revisions
+from bot.workspace.git import resolve
+from bot.workspace.repo import open_repo
+
+root = Path(sys.argv[1])
+builds, order = [], []
+from_repo = index.Index.from_repo.__func__
+index.Index.from_repo = classmethod(lambda cls, repo, *a, **k: builds.append(str(repo.root_dir)) or from_repo(cls, repo, *a, **k))
+with open_repo(root) as repo:
+    repo.index.stages  # noqa: B018 - as the job checks the pipeline first
+    show = repo.metrics.show
+    repo.metrics.show = lambda *a, **k: order.append("metrics") or show(*a, **k)
+    results = read_revisions(repo, resolve(root, "main").sha, plots_read=lambda plots: order.append(len(plots)))
+print(len(builds), order, "networkx" in sys.modules, len(results.plots))
+"""
+
+
+def test_each_revision_is_read_once_the_plots_handed_over_before_the_values(demo_project):
+    # A fresh process: what DVC imported there is what this reading needed.
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", READ_ONCE_CHECK, str(demo_project)], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line == "3 [4, 'metrics', 'metrics'] False 4", line  # the check's index, the base's, the head's again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -160,7 +161,9 @@ def baseline_note(baseline: dict[str, Any]) -> Markup:
     return Markup(note)
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(template_dir: Path) -> jinja2.Environment:
+    # One per folder, so a template is compiled once per process (jinja re-reads it when it changes).
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(template_dir), str(TEMPLATES_DIR)]),
         undefined=jinja2.StrictUndefined,
@@ -177,13 +180,31 @@ def _environment(template_dir: Path) -> jinja2.Environment:
     return environment
 
 
+class Tables:
+    """The Markdown tables of one report's rows, each made once: a report is rendered several times
+    (report.md, the comment fitted to the forge's limit), the first time while its charts are drawn."""
+
+    def __init__(self) -> None:
+        self._report: Report | None = None
+        self._made: dict[tuple, Markup] = {}
+
+    def get(self, report: Report, key: tuple, make: Callable[[], Markup]) -> Markup:
+        if self._report is not report:
+            self._report, self._made = report, {}
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+
 def template_context(
     report: Report,
     image_url: Callable[[str], str] | None,
     detail: Detail,
     images_note: str = "",
+    tables: Tables | None = None,
 ) -> dict[str, Any]:
     """Everything a template gets; README documents these names."""
+    tables = tables or Tables()
     metric_files = {row.path for row in report.metrics}
     param_files = {row.path for row in report.params}
     # A move within noise is shown with the moves: the row says it is within noise.
@@ -217,11 +238,14 @@ def template_context(
         "base": report.base,
         "head": report.head,
         "changed_metrics": shown_changed,
-        "changed_metrics_table": metrics_table(shown_changed, len(metric_files) > 1) if shown_changed else "",
+        "changed_metrics_table": tables.get(
+            report, ("changed", len(shown_changed)), lambda: metrics_table(shown_changed, len(metric_files) > 1)
+        ) if shown_changed else "",
         "hidden_changed_count": len(changed) - len(shown_changed),
         "unchanged_metrics": unchanged,
         "unchanged_metrics_table": (
-            metrics_table(unchanged[: detail.max_unchanged_rows], len(metric_files) > 1)
+            tables.get(report, ("unchanged", detail.max_unchanged_rows),
+                       lambda: metrics_table(unchanged[: detail.max_unchanged_rows], len(metric_files) > 1))
             if unchanged and detail.show_unchanged
             else ""
         ),
@@ -229,7 +253,8 @@ def template_context(
         "notes": [row for row in shown_changed if row.note],
         "params": report.params,
         "params_table": (
-            params_table(report.params[: detail.max_param_rows], len(param_files) > 1)
+            tables.get(report, ("params", detail.max_param_rows),
+                       lambda: params_table(report.params[: detail.max_param_rows], len(param_files) > 1))
             if report.params and detail.show_params
             else ""
         ),
@@ -263,13 +288,14 @@ def render(
     image_url: Callable[[str], str] | None = lambda path: path,
     detail: Detail = Detail(),
     images_note: str = "",
+    tables: Tables | None = None,
 ) -> str:
     """`image_url` maps a bundle path (images/x.png) to where the forge serves it; None means
     images cannot be shown (Mermaid and tables stand in)."""
     template_path = template or DEFAULT_TEMPLATE
     compiled = _load(template_path)
     try:
-        return compiled.render(template_context(report, image_url, detail, images_note))
+        return compiled.render(template_context(report, image_url, detail, images_note, tables))
     except jinja2.UndefinedError as exc:
         raise BadInput(f"{template_path}: {exc.message}; see README 'Template context' for the names") from None
     except Exception as exc:  # noqa: BLE001 - a template is code: {{ 1/0 }}, a filter given the wrong type
@@ -306,6 +332,7 @@ def render_within(
     """Render, then leave out detail step by step until the body fits `budget` characters.
     `reserve` is room the caller needs (e.g. the hidden marker). Never fails on size."""
     limit = budget - reserve
+    tables = Tables()
     steps = [
         Detail(),
         Detail(show_unchanged=False, omitted=["unchanged metrics"]),
@@ -319,7 +346,7 @@ def render_within(
     ]
     for detail in steps:
         detail = replace(detail, omitted=[*detail.omitted, where_full] if detail.omitted else [])
-        body = render(report, template, image_url, detail, images_note)
+        body = render(report, template, image_url, detail, images_note, tables)
         if len(body) <= limit:
             return body
     # Still too long: keep as many changed rows as fit, halving until it does.
@@ -327,7 +354,7 @@ def render_within(
     while rows > 0:
         rows //= 2
         detail = replace(steps[-1], max_metric_rows=rows, omitted=[*steps[-1].omitted, "some changed metrics", where_full])
-        body = render(report, template, image_url, detail, images_note)
+        body = render(report, template, image_url, detail, images_note, tables)
         if len(body) <= limit:
             return body
     notice = f"\n\n… report cut to fit the comment size limit; the full report is in {where_full}.\n"

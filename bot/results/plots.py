@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.results import BASE, HEAD, WORKSPACE
+from bot.results import WORKSPACE
 from bot.workspace.git import blobs_at, read_blob
 from bot.workspace.repo import describe_error, is_absent
 
@@ -65,36 +65,43 @@ class PlotData:
     errors: list[str] = field(default_factory=list)
 
 
-def read_plots(repo: Any, base_sha: str, include: list[str] | None = None, exclude: list[str] | None = None) -> list[PlotData]:
-    from dvc.exceptions import NotDvcRepoError
-
-    try:
-        shown = _collect(repo, [base_sha, WORKSPACE], include or [], exclude or [])
-    except NotDvcRepoError:  # the base predates this project (in a subdirectory of the git repository)
-        shown = _collect(repo, [WORKSPACE], include or [], exclude or [])
-    roles = {WORKSPACE: HEAD, base_sha: BASE}
-    plots = _plots({roles[rev]: content for rev, content in shown.items() if rev in roles})
-    return [_built_in_look(repo, plot) for plot in plots]
+@dataclass(frozen=True)
+class RevisionPlots:
+    """One revision's plots as DVC defines them: definitions by plot id, files and errors by source."""
+    definitions: dict[str, tuple[str, dict]]
+    files: dict[str, FileRef]
+    errors: dict[str, Exception]
 
 
-def _collect(repo: Any, revs: list[str], include: list[str], exclude: list[str]) -> dict[str, Any]:
-    """rev -> (definitions by plot id, files by source, errors by source), workspace first as DVC orders them."""
-    from dvc.repo.plots import infer_data_sources, onerror_collect
+def revision_plots(repo: Any, root: Path, rev: str, include: list[str], exclude: list[str]) -> RevisionPlots:
+    """The plots of the revision the open Repo is at, which `rev` names (WORKSPACE, or the commit it
+    is switched to). `root` is the checkout's folder: while DVC reads a commit, its root_dir is that
+    commit's tree."""
+    from dvc.repo.plots import infer_data_sources
     from dvc.utils.plots import group_definitions_by_id
 
-    shown = {}
-    root = Path(repo.root_dir)  # while DVC reads a commit, its root_dir is that commit's tree
-    for collected in repo.plots.collect(revs=revs, onerror=onerror_collect):
-        for rev, content in collected.items():
-            definitions = {
-                plot_id: definition
-                for plot_id, definition in group_definitions_by_id(content.get("definitions", {}).get("data", {})).items()
-                if _selected(plot_id, include, exclude)
-            }
-            wanted = {source for inner_id, props in definitions.values() for source in infer_data_sources(inner_id, props)}
-            sources = sorted(wanted & set(content.get("sources", {}).get("data", {})))
-            shown[rev] = (definitions, *_files(repo, root, rev, sources))
-    return shown
+    definitions = {
+        plot_id: definition
+        for plot_id, definition in group_definitions_by_id(_definitions(repo).get("data", {})).items()
+        if _selected(plot_id, include, exclude)
+    }
+    wanted = {source for inner_id, props in definitions.values() for source in infer_data_sources(inner_id, props)}
+    return RevisionPlots(definitions, *_files(repo, root, rev, sorted(wanted)))
+
+
+def _definitions(repo: Any) -> dict:
+    """DVC's plot definitions of the revision the Repo is at, as `repo.plots.collect` gives them,
+    without the switch it makes there (which drops DVC's index of the pipeline, rebuilt at the next
+    read) and without the data sources it also lists: every file the definitions name, found by a
+    check of the pipeline's graph whose import of networkx alone takes 70 ms."""
+    from dvc.repo.plots import _collect_definitions, onerror_collect
+
+    return _collect_definitions(repo, targets=[], onerror=onerror_collect)
+
+
+def plots_of(shown: dict[str, RevisionPlots], root: Path, templates_dir: str) -> list[PlotData]:
+    """The plots of base and head (role -> what it defines), each drawn in a built-in look."""
+    return [_built_in_look(root, templates_dir, plot) for plot in _plots(shown)]
 
 
 def _files(repo: Any, root: Path, rev: str, sources: list[str]) -> tuple[dict[str, FileRef], dict[str, Exception]]:
@@ -116,13 +123,13 @@ def _files(repo: Any, root: Path, rev: str, sources: list[str]) -> tuple[dict[st
     return files, errors
 
 
-def _plots(shown: dict[str, Any]) -> list[PlotData]:
+def _plots(shown: dict[str, RevisionPlots]) -> list[PlotData]:
     from dvc.repo.plots import infer_data_sources
     from dvc_render import ImageRenderer
 
     groups: dict[str, list[tuple[str, str, dict]]] = {}
-    for role, (definitions, _, _) in shown.items():
-        for plot_id, (inner_id, props) in definitions.items():
+    for role, revision in shown.items():
+        for plot_id, (inner_id, props) in revision.definitions.items():
             groups.setdefault(plot_id, []).append((role, inner_id, props or {}))
     plots = []
     for plot_id, group in groups.items():
@@ -131,7 +138,7 @@ def _plots(shown: dict[str, Any]) -> list[PlotData]:
             props = props | definition
         revisions, images, errors = {}, {}, []
         for role, inner_id, definition in group:
-            _, files, failed = shown[role]
+            files, failed = shown[role].files, shown[role].errors
             sources = tuple(infer_data_sources(inner_id, definition))
             errors += [f"{role} {source}: {describe_error(exc)}" for source, exc in failed.items()
                        if source in sources and not is_absent(exc)]
@@ -157,7 +164,7 @@ _NEAREST_BY_MARK = {"line": "linear", "trail": "linear", "area": "linear", "poin
                     "square": "scatter", "tick": "scatter", "bar": "bar_horizontal", "rect": "confusion"}
 
 
-def _built_in_look(repo: Any, plot: PlotData) -> PlotData:
+def _built_in_look(root: Path, templates_dir: str, plot: PlotData) -> PlotData:
     """A plot with a custom template (DVC's templates dir, or a path) is drawn in the built-in look
     nearest to the template's first mark, and says so."""
     from dvc_render.vega_templates import TEMPLATES, get_template
@@ -165,9 +172,9 @@ def _built_in_look(repo: Any, plot: PlotData) -> PlotData:
     if plot.template == "image" or plot.template in {template.DEFAULT_NAME for template in TEMPLATES}:
         return plot
     mark = ""
-    for name in (plot.template, os.path.join(repo.root_dir, plot.template)):
+    for name in (plot.template, os.path.join(root, plot.template)):
         try:
-            mark = _first_mark(get_template(name, repo.plots.templates_dir).content)
+            mark = _first_mark(get_template(name, templates_dir).content)
             break
         except Exception:  # noqa: BLE001 - missing or not JSON: the default look, and the note says so
             continue

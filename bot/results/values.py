@@ -6,10 +6,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from bot.results import BASE, HEAD
-from bot.results.plots import PlotData, read_plots
+from bot.results import BASE, HEAD, WORKSPACE
+from bot.results.plots import PlotData, plots_of, revision_plots
 from bot.workspace.recorded import Recorded, recorded_or_none, recorded_outputs
 from bot.workspace.repo import describe_error, is_absent, open_repo
 
@@ -39,30 +39,49 @@ class Results:
         ]
 
 
-def read_values(repo: Any, base_sha: str, plots: list[PlotData]) -> Results:
+def read_revisions(
+    repo: Any,
+    base_sha: str,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    plots_read: Callable[[list[PlotData]], None] | None = None,
+) -> Results:
     """Head is the working tree (what the job just reproduced); base is a commit read from git and
-    the DVC cache or default remote, the way `dvc metrics diff` reads it."""
+    the DVC cache or default remote, the way `dvc metrics diff` reads it. Each revision is visited
+    once, everything of it read together: DVC rebuilds its index of the pipeline at every switch.
+    The head's plot definitions first, then at the base its plots, handed to `plots_read` (their
+    charts are drawn while the rest is read), metrics, params and outputs; then the head's.
+    Without `plots_read`, no plots are read."""
+    root, templates_dir = Path(repo.root_dir), repo.plots.templates_dir  # the workspace's, kept
+    include, exclude = include or [], exclude or []
     shown: dict[str, dict[str, Any]] = {"metrics": {}, "params": {}}
-    unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
     recorded: dict[str, dict[str, Recorded] | None] = {}
-    # One revision at a time, everything read together: DVC rebuilds its index of the pipeline each
-    # time it switches revision, which `show(revs=...)` does twice per call.
+    plots: list[PlotData] = []
     with _skipped_metric_values() as skipped:
-        for role, revision, what in (
-            (BASE, _at_revision(repo, base_sha), "the base"),
-            (HEAD, contextlib.nullcontext(True), "the working tree"),
-        ):
-            with revision as has_project:
-                if not has_project:  # nothing to compare there: every metric is new
-                    shown["metrics"][role] = shown["params"][role] = {}
-                    recorded[role] = {}
-                    continue
-                shown["metrics"][role] = _only_result(repo.metrics.show())
-                shown["params"][role] = _only_result(repo.params.show())
-                recorded[role] = recorded_or_none(lambda: recorded_outputs(repo), what)
+        head_plots = revision_plots(repo, root, WORKSPACE, include, exclude) if plots_read else None
+        with _at_revision(repo, base_sha) as has_project:
+            if plots_read:
+                on_base = {BASE: revision_plots(repo, root, base_sha, include, exclude)} if has_project else {}
+                plots = plots_of({HEAD: head_plots, **on_base}, root, templates_dir)
+                plots_read(plots)
+            _read_values(repo, has_project, BASE, "the base", shown, recorded)
+        _read_values(repo, True, HEAD, "the working tree", shown, recorded)
+    unreadable: dict[str, dict[str, str]] = {BASE: {}, HEAD: {}}
     metrics = _values(shown["metrics"], unreadable)
     params = _values(shown["params"], unreadable)
     return Results(metrics, params, plots, unreadable, sorted(set(skipped)), recorded)
+
+
+def _read_values(repo: Any, has_project: bool, role: str, what: str, shown: dict[str, dict[str, Any]],
+                 recorded: dict[str, dict[str, Recorded] | None]) -> None:
+    """Metrics, params and recorded outputs of the revision the Repo is at, into `shown` and `recorded`."""
+    if not has_project:  # nothing to compare there: every metric is new
+        shown["metrics"][role] = shown["params"][role] = {}
+        recorded[role] = {}
+        return
+    shown["metrics"][role] = _only_result(repo.metrics.show())
+    shown["params"][role] = _only_result(repo.params.show())
+    recorded[role] = recorded_or_none(lambda: recorded_outputs(repo), what)
 
 
 @contextlib.contextmanager
@@ -117,7 +136,7 @@ def read_results(
     plots_exclude: list[str] | None = None,
 ) -> Results:
     with open_repo(root) as repo:
-        return read_values(repo, base_sha, read_plots(repo, base_sha, plots_include, plots_exclude))
+        return read_revisions(repo, base_sha, plots_include, plots_exclude, plots_read=lambda plots: None)
 
 
 def _values(shown: dict[str, Any], unreadable: dict[str, dict[str, str]]) -> Values:
