@@ -142,14 +142,25 @@ def test_the_quick_split_reads_what_the_csv_module_reads(monkeypatch, text, head
     ("step,loss\n0,1\n1,oops\n", False),
     ("step,loss\n0,1\n1\n", False),  # a short row
     ('step,loss\n0,"1"\n', False),
+    ("step,loss\n" + "".join(f"{i},{i * 3}\n" for i in range(50)), True),  # integers
+    ("step,loss\n1,Infinity\n2,-inf\n3,NaN\n4,+2\n5,.5\n6,5.\n7,1e300\n", True),
+    ("step,loss\n1,123456789012345678901234\n", True),  # past int64
+    ("step,loss\n1,true\n2,false\n", False),
+    ("step,loss\n1,0x10\n", False),
+    ("step,loss\n2024-01-01,1\n2024-01-02,2\n", False),  # dates: names, not numbers
+    ("step,step\n1,2\n3,4\n", True),  # a repeated name: the last column, as the csv module's
 ])
-def test_numbers_parsed_in_c_are_the_numbers_the_cells_say(text, numeric):
+@pytest.mark.parametrize("arrow_from", [10**9, 0], ids=["numpy", "pyarrow"])
+def test_numbers_parsed_in_c_are_the_numbers_the_cells_say(monkeypatch, text, numeric, arrow_from):
     import numpy as np
 
+    import bot.results.plot_tables as tables
+
+    monkeypatch.setattr(tables, "ARROW_FROM_CHARS", arrow_from)
     name = "f.tsv" if "\t" in text else "f.csv"
     fast = parse_table(name, text.encode(), numbers=True)
     cells = parse_table(name, text.encode())
-    assert isinstance(fast.column("loss"), np.ndarray) == numeric
+    assert isinstance(fast.column(cells.fields[-1] if cells.fields else "loss"), np.ndarray) == numeric
     assert (fast.fields, fast.length, fast.inferred_y) == (cells.fields, cells.length, cells.inferred_y)
     if numeric:
         for field in cells.fields:
@@ -168,3 +179,19 @@ def test_names_keep_their_text_for_confusion_matrices_and_bars(tmp_path):
         plot = load_series(PlotData(source, source, template, props={"x": "actual", "y": "predicted"},
                                     revisions={"head": revision}))
         assert list(plot.series[0].xs) == ["1", "0"], template  # "1" as DVC shows it, not 1.0
+
+
+def test_a_large_csv_of_numbers_is_parsed_by_pyarrow_and_a_small_one_by_numpy(monkeypatch):
+    import bot.results.plot_tables as tables
+
+    used = []
+    arrow = tables._arrow_columns
+    monkeypatch.setattr(tables, "_arrow_columns", lambda *args: used.append(len(args[0])) or arrow(*args))
+    large = "step,loss\n" + "".join(f"{step},{step / 7:.6f}\n" for step in range(40_000))
+    assert len(large) > tables.ARROW_FROM_CHARS
+
+    big, small = parse_table("f.csv", large.encode(), numbers=True), parse_table("f.csv", b"step,loss\n0,1\n", numbers=True)
+
+    assert used == [len(large) - len("step,loss\n") - 1]  # once, for the large file's rows
+    assert big.length == 40_000 and big.column("loss")[-1] == float(f"{39_999 / 7:.6f}")
+    assert list(small.column("loss")) == [1.0]

@@ -36,7 +36,8 @@ def clones():
     futures = [pool.submit(who, index, 0.2) for index in range(6)]
     answers = [future.result(timeout=30) for future in futures]
     pool.shutdown()
-    return {"answers": answers, "prepared": log.read_text().split(), "main": os.getpid()}
+    left = [pid for _, pid, _ in answers if os.path.exists(f"/proc/{pid}")]  # a zombie is listed too
+    return {"answers": answers, "prepared": log.read_text().split(), "main": os.getpid(), "left": left}
 
 def idle_first():
     # One slow task holds a worker; the other worker takes every quick task after it.
@@ -110,6 +111,7 @@ def test_the_second_worker_is_forked_from_the_first_after_it_prepared(tmp_path):
     pids = {pid: parent for _, pid, parent in result["answers"]}
     assert set(pids) == {first, *(pid for pid in pids if pids[pid] == first)} and len(pids) == 2
     assert pids[first] == result["main"]
+    assert result["left"] == []  # the first worker reaped its clone, the pool the first worker
 
 
 def test_a_task_goes_to_an_idle_worker_never_behind_a_busy_one(tmp_path):

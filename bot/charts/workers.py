@@ -132,15 +132,20 @@ def _first_worker(prepare: Callable[[], None], theirs: list[Connection], ours: l
         pipe.close()
     prepare()
     mine, others = theirs[0], theirs[1:]
+    clones = []
     for pipe in others:
-        if os.fork() == 0:  # a single-threaded process: forking is safe here
+        pid = os.fork()  # a single-threaded process: forking is safe here
+        if pid == 0:
             for other in theirs:
                 if other is not pipe:
                     other.close()
             _serve(pipe)
             os._exit(0)  # not the first worker's exit path, which it inherited
+        clones.append(pid)
         pipe.close()
     _serve(mine)
+    for pid in clones:  # each ends at the shutdown too; reaped here, none is left behind as a zombie
+        os.waitpid(pid, 0)
 
 
 def _serve(pipe: Connection) -> None:
