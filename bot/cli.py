@@ -128,6 +128,17 @@ def _history(raw: str | None) -> int | None:
 
 
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from bot.charts.pool import ChartRenderer
+
+    # The chart workers first, so their matplotlib import overlaps the job's own imports too.
+    renderer = ChartRenderer().__enter__()
+    try:
+        return _report_with(args, environ, renderer)
+    finally:
+        renderer.__exit__(None, None, None)  # the job stops them once the charts are drawn, unless it failed first
+
+
+def _report_with(args: argparse.Namespace, environ: Mapping[str, str], renderer) -> int:
     from bot.ci import detect
     from bot.ci.context import GITHUB, LOCAL
     from bot.job import ReportOptions, run_report
@@ -155,7 +166,7 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         secrets=tuple(secret_values(environ)),
     )
     try:
-        outcome = run_report(options, context)
+        outcome = run_report(options, context, renderer)
         if args.dry_run:
             sys.stdout.write(outcome.markdown)
             return outcome.exit_code

@@ -148,9 +148,10 @@ def build_report(
     )
 
 
-def run_report(options: ReportOptions, context: Context) -> Outcome:
+def run_report(options: ReportOptions, context: Context, renderer: ChartRenderer | None = None) -> Outcome:
+    """`renderer`: chart workers started already; the job stops them once the charts are drawn."""
     try:
-        return _run_report(options, context)
+        return _run_report(options, context, renderer or ChartRenderer())
     finally:
         gc.unfreeze()  # what reading set aside: a CLI run ends here, a caller in the same process goes on
 
@@ -192,7 +193,7 @@ def report_config(root: Path, options: ReportOptions) -> Config:
     return config
 
 
-def _run_report(options: ReportOptions, context: Context) -> Outcome:
+def _run_report(options: ReportOptions, context: Context, renderer: ChartRenderer) -> Outcome:
     started = time.perf_counter()
     options = resolved(options)
     root = checkout_root(options.path, context)
@@ -208,8 +209,9 @@ def _run_report(options: ReportOptions, context: Context) -> Outcome:
     log.info("comparing head %s (%s) with base %s (%s)", head.rev, head.sha[:8], base.rev, base.sha[:8])
     secrets = job_secrets(options, context)
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
-    # The chart worker starts first, so its matplotlib import overlaps DVC's start-up.
-    with ChartRenderer() as renderer, open_repo(root) as repo:
+    # The chart worker starts first (if the CLI has not started it already), so its matplotlib
+    # import overlaps DVC's start-up.
+    with renderer, open_repo(root) as repo:
         plan = search_plan(config.experiments, options.exp_sets)
         chosen = check_grid(plan, head_params(repo), "experiments") if plan and plan.source == RUN else []
         folds = LogFolds(context.forge)

@@ -349,3 +349,40 @@ def test_a_bug_in_mrbot_is_one_masked_line_and_exit_5(demo_project, capsys, monk
     assert code == 5 and "Traceback (most recent call last)" in err and ", in broken\n" in err
     assert secret not in err
 
+
+
+EARLY_WORKERS_CHECK = """
+import json, multiprocessing, sys
+import bot.charts.pool as pool
+
+seen = []
+enter = pool.ChartRenderer.__enter__
+
+def entered(self):
+    seen.append({"job imported": "bot.job" in sys.modules, "started": self._pool is not None})
+    return enter(self)
+
+pool.ChartRenderer.__enter__ = entered
+from bot.cli import main
+codes = [main(["report", sys.argv[1], "--base", "main", "--dry-run", "--no-pull", "--no-repro"])]
+sys.stdout.flush()
+print(json.dumps({"codes": codes, "seen": seen, "left": len(multiprocessing.active_children())}))
+"""
+
+
+def test_the_chart_workers_start_before_the_job_loads_and_end_with_it(demo_project):
+    # A fresh process each, so that the job's modules are not imported already. The second run has
+    # a broken .mrbot.yml: it stops before the job opens the repository, and leaves no worker either.
+    script = EARLY_WORKERS_CHECK
+    first = subprocess.run([sys.executable, "-c", script, str(demo_project)], capture_output=True, text=True,
+                           cwd=Path(__file__).parents[1], timeout=120)
+    (demo_project / ".mrbot.yml").write_text("nonsense: 1\n")
+    broken = subprocess.run([sys.executable, "-c", script, str(demo_project)], capture_output=True, text=True,
+                            cwd=Path(__file__).parents[1], timeout=120)
+
+    ran = json.loads(first.stdout.splitlines()[-1])
+    assert ran["codes"] == [0] and ran["left"] == 0
+    # Started by the CLI before bot.job was imported; the job's own entry finds them started.
+    assert ran["seen"] == [{"job imported": False, "started": False}, {"job imported": True, "started": True}]
+    stopped = json.loads(broken.stdout.splitlines()[-1])
+    assert stopped["codes"] == [2] and stopped["left"] == 0 and "unknown key 'nonsense'" in broken.stderr

@@ -40,7 +40,8 @@ class ChartRenderer:
         self.mode = ""  # how the last start() rendered: "workers" or "inline"
 
     def __enter__(self) -> "ChartRenderer":
-        if self.workers > 0 and fork_is_safe():
+        """Start the workers, unless started already (the CLI starts them before the job's imports)."""
+        if self._pool is None and self.workers > 0 and fork_is_safe():
             self._pool = WarmWorkers(self.workers, _start_worker)
         return self
 
