@@ -17,6 +17,8 @@ for path in sorted(site.rglob("*.so")):
     relative = path.relative_to(site)
     if relative.parts[0].endswith((".libs", ".data")):
         continue  # vendored shared libraries, loaded by the extensions that link them
+    if relative.name.startswith("lib") and relative.name.count(".") == 1:
+        continue  # a shared library beside the extensions (pyarrow's libarrow_python.so), not a module
     module = ".".join((*relative.parts[:-1], relative.name.split(".")[0]))
     if module in NEEDS_TK:
         continue
