@@ -15,12 +15,15 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Mapping, NoReturn, Sequence
+from typing import TYPE_CHECKING, Mapping, NoReturn, Sequence
 
 from bot.arguments import build_parser, forge_settings
 from bot.ci.outputs import report_outputs, write_outputs, write_step_summary
 from bot.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, MrbotError
 from bot.masking import mask, secret_values
+
+if TYPE_CHECKING:
+    from bot.charts.pool import ChartRenderer
 
 log = logging.getLogger("bot")
 
@@ -130,15 +133,13 @@ def _history(raw: str | None) -> int | None:
 def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.charts.pool import ChartRenderer
 
-    # The chart workers first, so their matplotlib import overlaps the job's own imports too.
-    renderer = ChartRenderer().__enter__()
-    try:
+    # The chart workers first, so their matplotlib import overlaps the job's own imports too. The job
+    # stops them once the charts are drawn; leaving this block stops them if it failed before.
+    with ChartRenderer() as renderer:
         return _report_with(args, environ, renderer)
-    finally:
-        renderer.__exit__(None, None, None)  # the job stops them once the charts are drawn, unless it failed first
 
 
-def _report_with(args: argparse.Namespace, environ: Mapping[str, str], renderer) -> int:
+def _report_with(args: argparse.Namespace, environ: Mapping[str, str], renderer: "ChartRenderer") -> int:
     from bot.ci import detect
     from bot.ci.context import GITHUB, LOCAL
     from bot.job import ReportOptions, run_report

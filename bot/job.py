@@ -336,9 +336,9 @@ def _read(
 def _long_lived_objects():
     """DVC's objects (its index, the revisions read, the plot definitions) live until the report is
     written. Python's collector would scan them again and again as the metrics are read and find no
-    garbage: 8% of the scale benchmark's time. It pauses while the plots are read; then everything
-    alive is set aside (gc.freeze, undone when the report is written), so later scans, and chart
-    workers forked after, leave it alone."""
+    garbage (without this pause, the demo and scale benchmarks take 5 to 10% longer). It pauses while
+    the revisions are read; then everything alive is set aside (gc.freeze, undone when the report is
+    written), so later scans leave it alone."""
     collecting = gc.isenabled()
     gc.disable()
     try:
