@@ -303,7 +303,7 @@ def test_mermaid_text_escapes_titles(tmp_path):
 
 
 def curve_plots(count: int, points: int, files_dir: Path) -> list[PlotData]:
-    """Plots as read_plots gives them: base's CSV as bytes, head's as a file on disk."""
+    """Plots as read_revisions gives them: base's CSV as bytes, head's as a file on disk."""
     plots = []
     for i in range(count):
         def csv(rev):
