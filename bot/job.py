@@ -211,6 +211,7 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
     # One dvc Repo for the steps and the reading: DVC reloads what repro changed when it unlocks.
     # The chart worker starts first (if the CLI has not started it already), so its matplotlib
     # import overlaps DVC's start-up.
+    template = options.template or config.template
     with renderer, open_repo(root) as repo:
         plan = search_plan(config.experiments, options.exp_sets)
         chosen = check_grid(plan, head_params(repo), "experiments") if plan and plan.source == RUN else []
@@ -249,7 +250,7 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
         pending_trend = renderer.start([trend], options.out_dir, revision_labels(base, head)) if trend else list
         from bot.report.bundle import prepare_bundle, write_bundle
 
-        prepared = prepare_bundle(report, options.out_dir)  # while the charts are still drawn
+        prepared = prepare_bundle(report, options.out_dir, template)  # while the charts are still drawn
         report.charts = pending_charts() + pending_trend() + pending_search()
     if run.failure is not None and not complete:
         report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
@@ -258,7 +259,6 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
     )
     report.target = _target(context)
     report.proposal = options.proposal
-    template = options.template or config.template
     markdown = write_bundle(report, options.out_dir, template, prepared)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
 

@@ -2,8 +2,10 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import jinja2
 import pytest
 
+import bot.report.render as rendering
 from bot.charts.chart import Chart
 from bot.compare.diff import compare_metrics, compare_params, overall_verdict, summarize
 from bot.errors import BadInput
@@ -128,7 +130,6 @@ def test_many_unchanged_rows_are_counted_past_a_thousand():
 
 
 def test_many_changed_rows_are_fitted_from_the_rows_shown_not_from_all(monkeypatch):
-    import bot.report.render as rendering
 
     base = {"m.json": {f"moved.m{index:05d}": float(index) for index in range(20_000)}}
     head = {"m.json": {name: value + 1 for name, value in base["m.json"].items()}}
@@ -265,7 +266,6 @@ def test_the_footer_says_which_base_and_how_far_the_branch_moved(baseline, sente
 
 
 def test_fitting_a_comment_makes_each_table_once_and_the_same_markdown(monkeypatch):
-    import bot.report.render as rendering
 
     report = sample_report(extra_unchanged=3000, params=400)
     unfitted = [render_within(report, budget, "the artifact") for budget in (20_000, 8_000)]
@@ -280,16 +280,21 @@ def test_fitting_a_comment_makes_each_table_once_and_the_same_markdown(monkeypat
     assert made.count(1000) == 2 and len(made) == 2 * len(set(made))
 
 
-def test_a_bundle_prepared_while_the_charts_are_drawn_is_the_bundle_written_at_once(tmp_path):
+def test_a_bundle_prepared_while_the_charts_are_drawn_is_the_bundle_written_at_once(tmp_path, monkeypatch):
     from bot.report.bundle import prepare_bundle, write_bundle
 
     report = sample_report(extra_unchanged=1500, params=30)
     at_once = write_bundle(report, tmp_path / "at-once")
+    rendering._environment.cache_clear()  # compiled by nothing before
     prepared = prepare_bundle(report, tmp_path / "prepared")
     assert (tmp_path / "prepared" / "metrics.txt").is_file() and not (tmp_path / "prepared" / "report.md").exists()
     report.charts = [Chart("loss", "Loss", "linear", ["images/loss.png"], ["Loss"])]
+    compiled = []
+    real_compile = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda *args, **kwargs: compiled.append(args) or real_compile(*args, **kwargs))
     with_charts = write_bundle(report, tmp_path / "prepared", prepared=prepared)
 
+    assert not compiled  # the template was compiled while the charts were drawn
     assert with_charts == write_bundle(report, tmp_path / "again") != at_once
     for name in ("report.json", "report.md", "metrics.txt"):
         assert (tmp_path / "prepared" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()

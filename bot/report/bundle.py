@@ -12,7 +12,7 @@ from bot.charts.images import KIND_OF_SUFFIX, MAX_IMAGE_BYTES, SIGNATURE_BYTES, 
 from bot.errors import BadInput
 from bot.report.model import Report, from_json, metrics_json, to_json
 from bot.report.openmetrics import write_openmetrics
-from bot.report.render import Detail, Tables, render, template_context
+from bot.report.render import Detail, Tables, preload_templates, render, template_context
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
@@ -29,16 +29,20 @@ class Prepared:
     """What the bundle takes from the report's rows, made while the charts are still drawn (at
     10,000 metrics, a quarter of a second the report would otherwise wait for after them)."""
     metrics: list[dict[str, Any]] | None = None
+    metrics_text: str | None = None  # `metrics` encoded, as report.json holds them
     tables: Tables = field(default_factory=Tables)
 
 
-def prepare_bundle(report: Report, out_dir: Path) -> Prepared:
-    """metrics.txt written, the rows as JSON and the built-in template's tables made: everything
-    but what the charts and the pipeline section add. `report`'s rows must not change after."""
+def prepare_bundle(report: Report, out_dir: Path, template: Path | None = None) -> Prepared:
+    """metrics.txt written, the rows encoded as JSON, the templates compiled and the built-in
+    template's tables made: everything but what the charts and the pipeline section add.
+    `report`'s rows must not change after."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_openmetrics(report, out_dir)
-    prepared = Prepared(metrics_json(report))
+    metrics = metrics_json(report)
+    prepared = Prepared(metrics, _encoded(metrics))
     template_context(report, None, Detail(), tables=prepared.tables)
+    preload_templates(template)
     return prepared
 
 
@@ -49,8 +53,7 @@ def write_bundle(report: Report, out_dir: Path, template: Path | None = None, pr
     if prepared is None:
         prepared = Prepared()
         write_openmetrics(report, out_dir)
-    # Compact: json's C encoder only serves dumps without indent, and the file is for machines.
-    (out_dir / REPORT_JSON).write_text(json.dumps(to_json(report, prepared.metrics), default=str) + "\n", encoding="utf-8")
+    (out_dir / REPORT_JSON).write_text(_report_json(report, prepared) + "\n", encoding="utf-8")
     try:
         markdown = render(report, template, tables=prepared.tables)
     except BadInput:
@@ -60,6 +63,24 @@ def write_bundle(report: Report, out_dir: Path, template: Path | None = None, pr
         raise
     (out_dir / REPORT_MD).write_text(markdown, encoding="utf-8")
     return markdown
+
+
+def _encoded(document: Any) -> str:
+    # Compact: json's C encoder only serves dumps without indent, and the file is for machines.
+    return json.dumps(document, default=str)
+
+
+def _report_json(report: Report, prepared: Prepared) -> str:
+    """report.json's text, with the rows encoded already spliced in: the same bytes as encoding
+    the whole document at once (json writes a dict's items in order, joined by ", ")."""
+    document = to_json(report, prepared.metrics)
+    if prepared.metrics_text is None:
+        return _encoded(document)
+    keys = list(document)
+    at = keys.index("metrics")
+    before = _encoded({key: document[key] for key in keys[:at]})
+    after = _encoded({key: document[key] for key in keys[at + 1:]})
+    return before[:-1] + ', "metrics": ' + prepared.metrics_text + ", " + after[1:]
 
 
 def read_bundle(out_dir: Path) -> Report:

@@ -309,6 +309,17 @@ def check_template(template: Path) -> None:
     _load(template)
 
 
+def preload_templates(template: Path | None = None) -> None:
+    """Compile the built-in template and `template` now, not when the report waits for them (tens
+    of ms); a broken `template` is left for render to report."""
+    _load(DEFAULT_TEMPLATE)
+    if template is not None:
+        try:
+            _load(template)
+        except BadInput:
+            pass
+
+
 def _load(template_path: Path) -> jinja2.Template:
     if not template_path.is_file():
         raise BadInput(f"{template_path}: template not found; check --template / template in .mrbot.yml")
