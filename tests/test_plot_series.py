@@ -169,6 +169,63 @@ def test_numbers_parsed_in_c_are_the_numbers_the_cells_say(monkeypatch, text, nu
         assert fast == cells
 
 
+@pytest.mark.parametrize("content", [
+    b'{"roc": [{"fpr": 0.0, "tpr": 0.1, "threshold": 1}, {"fpr": 0.5, "tpr": 0.9, "threshold": 0.5}]}',
+    b'[{"step": 0, "loss": 1.5}, {"step": 1, "loss": -0.0}, {"step": 2, "loss": 1e-320}]',
+    b'{"a": [{"x": 1, "y": 2}], "b": {"c": [{"x": 3, "y": 4, "z": 5}]}}',  # nested lists, merged by position
+    b'[{"x": 1, "y": 2}, {"x": 2}]',  # a record that lacks a field
+    b'[{"x": 1, "y": 2}, {"x": 2, "y": 3, "z": 4}]',  # a later field the first lacks: left out
+    b'[{"x": 1, "y": 2, "y": 3}]',  # a repeated key: the last, as json's
+    b'[{"x": 1, "y": 123456789012345678901234567890}, {"x": -9223372036854775809, "y": 18446744073709551615}]',
+    b'[{"x": 1, "y": NaN}, {"x": 2, "y": Infinity}, {"x": 3, "y": -Infinity}]',
+    b'[{"x": 1, "y": 1e400}]',
+    b'[{"x": "\\ud800", "y": 1}]',  # a lone surrogate: json reads it
+    b'[{"x": "caf\xc3\xa9", "y": null}, {"x": true, "y": "2"}]',
+    b'\xef\xbb\xbf[{"x": 1, "y": 2}]',  # a byte order mark: json refuses it, so does DVC
+    b'[{"x": "\xff", "y": 1}]',  # not UTF-8
+    b'[{"x": 1, "y": 2},]',  # a trailing comma
+    b'{"x": 1, "y": 2}',  # no list of records
+])
+def test_json_read_by_orjson_is_what_json_reads(monkeypatch, content):
+    import bot.results.plot_tables as tables
+
+    def read(orjson_from):
+        monkeypatch.setattr(tables, "ORJSON_FROM_BYTES", orjson_from)
+        try:
+            return parse_table("f.json", content, numbers=True)
+        except ValueError as exc:
+            return str(exc)
+
+    fast, plain = read(0), read(10**9)
+    if isinstance(plain, str):
+        assert fast == plain
+        return
+    assert (fast.fields, fast.length, fast.inferred_y) == (plain.fields, plain.length, plain.inferred_y)
+    for field in plain.fields:
+        # As drawn: numbers as floats (an integer past 64 bits is one float either way), the rest as read.
+        drawn = [[float(value) if type(value) in (int, float) else value for value in table.column(field)]
+                 for table in (fast, plain)]
+        assert repr(drawn[0]) == repr(drawn[1]), field
+
+
+def test_a_large_json_file_of_numbers_is_parsed_by_orjson_and_names_by_json(monkeypatch):
+    import orjson
+
+    import bot.results.plot_tables as tables
+
+    used = []
+    monkeypatch.setattr(tables, "_orjson", lambda content: used.append(len(content)) or orjson.loads(content))
+    large = json.dumps({"roc": [{"fpr": step / 5000, "tpr": (step / 5000) ** 0.5} for step in range(5000)]}).encode()
+    assert len(large) > tables.ORJSON_FROM_BYTES
+
+    curve = parse_table("roc.json", large, numbers=True)
+    parse_table("classes.json", large, numbers=False)
+    parse_table("small.json", b'[{"x": 1, "y": 2}]', numbers=True)
+
+    assert used == [len(large)]  # the large file of numbers only
+    assert curve.length == 5000 and curve.column("tpr")[-1] == (4999 / 5000) ** 0.5
+
+
 def test_names_keep_their_text_for_confusion_matrices_and_bars(tmp_path):
     from bot.results.plot_series import load_series
     from bot.results.plots import PlotData, Revision

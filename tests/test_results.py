@@ -197,6 +197,7 @@ import dvc.repo.index as index
 from bot.results.values import read_revisions
 from bot.workspace.git import resolve
 from bot.workspace.repo import open_repo
+from bot.workspace.run import pending_stages
 
 root = Path(sys.argv[1])
 builds, order = [], []
@@ -207,11 +208,13 @@ with open_repo(root) as repo:
     show = repo.metrics.show
     repo.metrics.show = lambda *a, **k: order.append("metrics") or show(*a, **k)
     results = read_revisions(repo, resolve(root, "main").sha, plots_read=lambda plots: order.append(len(plots)))
-print(len(builds), order, "networkx" in sys.modules, len(results.plots))
+    read = len(builds)
+    pending_stages(repo)  # as the job does after reading, without dvc repro
+print(read, order, "networkx" in sys.modules, len(results.plots), len(builds) - read)
 """
 
 
-def test_each_revision_is_read_once_the_plots_handed_over_before_the_values(demo_project):
+def test_each_revision_is_read_once_the_plots_handed_over_before_the_values_and_stale_stages_found_after(demo_project):
     # A fresh process: what DVC imported there is what this reading needed.
     import subprocess
 
@@ -219,4 +222,5 @@ def test_each_revision_is_read_once_the_plots_handed_over_before_the_values(demo
                           cwd=Path(__file__).parents[1], timeout=120)
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
-    assert line == "3 [4, 'metrics', 'metrics'] False 4", line  # the check's index, the base's, the head's again
+    # The check's index, the base's, the head's again; the stale stages are found in the head's.
+    assert line == "3 [4, 'metrics', 'metrics'] False 4 0", line
