@@ -81,7 +81,7 @@ COPY --from=build /dist /dist
 RUN pip install --no-cache-dir --no-compile --no-index --no-deps /dist/*.whl \
     && { DVC_NO_ANALYTICS=1 mrbot demo --dir /tmp/warm-up >/dev/null 2>/tmp/warm-up.log \
         || { cat /tmp/warm-up.log; exit 1; }; } \
-    && python -c 'import github, gitlab, pyarrow.csv'
+    && python -c 'import github, gitlab, orjson, pyarrow.csv'
 
 # ---- final ----
 FROM runtime

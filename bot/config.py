@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.compare.diff import HIGHER, LOWER, MetricRule, Threshold
 from bot.compare.noise import DEFAULT_K
 from bot.compare.splits import DEFAULT_SPLITS, Splits
@@ -50,6 +48,8 @@ def load_config(repo_root: Path, explicit: Path | None = None) -> Config:
         if explicit:
             raise BadInput(f"{path}: config file not found; check --config / MRBOT_CONFIG")
         return Config()
+    import yaml  # here: a project without .mrbot.yml does without its import
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError as exc:

@@ -321,7 +321,7 @@ def curve_plots(count: int, points: int, files_dir: Path) -> list[PlotData]:
 WORKERS_CHECK = """
 import json, os, sys
 from pathlib import Path
-import bot.charts.pool as pool
+import bot.charts.draw as drawing
 from bot.charts.pool import ChartRenderer, render_charts
 from tests.test_charts import LABELS, curve_plots
 
@@ -333,14 +333,14 @@ if foreign == "thread":  # e.g. fsspec's IO thread after an S3 pull: forking now
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
 main_pid, drawn_by = os.getpid(), {}
 if foreign == "killed":  # the first chart's worker is killed as it draws: this process draws it
-    draw = pool.render_chart
+    draw = drawing.render_chart
 
     def killed_once(plot, *args):
         if os.getpid() != main_pid and plot.id == plots[0].id:
             os._exit(9)
         return draw(plot, *args)
 
-    pool.render_chart = killed_once
+    drawing.render_chart = killed_once
 with ChartRenderer(workers=2) as renderer:
     parallel = renderer.render(plots, out / "parallel", LABELS)
 print(json.dumps({"mode": renderer.mode, "same": parallel == inline,

@@ -6,14 +6,16 @@ import os
 import signal
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from bot.charts.chart import Chart
-from bot.charts.draw import CONFUSION_TEMPLATES, render_chart
-from bot.charts.figure import LINE_MARGINS, new_figure, save
 from bot.charts.workers import WarmWorkers, WorkerGone
-from bot.results.plots import PlotData
 from bot.workspace.processes import fork_is_safe
+
+# What draws is imported where it is used: the CLI forks the first worker before anything else
+# loads, and the worker imports it as it warms up.
+if TYPE_CHECKING:
+    from bot.charts.chart import Chart
+    from bot.results.plots import PlotData
 
 
 def render_charts(plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -50,6 +52,8 @@ class ChartRenderer:
 
     def start(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> Callable[[], list[Chart]]:
         """Begin rendering; call the returned function for the charts, in the order of `plots`."""
+        from bot.charts.draw import render_chart
+
         images_dir = bundle_dir / "images"
         images_dir.mkdir(parents=True, exist_ok=True)
         plots = list(plots)
@@ -74,6 +78,8 @@ class ChartRenderer:
 
 
 def _drawn(future: Future, plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
+    from bot.charts.draw import render_chart
+
     try:
         return future.result()
     except WorkerGone:  # killed, or out of memory: this process draws it, slower but the report stands
@@ -82,6 +88,8 @@ def _drawn(future: Future, plot: PlotData, images_dir: Path, labels: dict[str, s
 
 def drawing_cost(plot: PlotData) -> tuple[bool, int]:
     """Confusion matrices first (a grid of panels with a number in each cell), then by data size."""
+    from bot.charts.draw import CONFUSION_TEMPLATES
+
     size = 0
     for revision in plot.revisions.values():
         for ref in revision.files.values():
@@ -109,6 +117,9 @@ def warm_up_matplotlib() -> None:
 
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
+
+    import bot.charts.draw  # noqa: F401 - what every task runs, imported once before the clones fork
+    from bot.charts.figure import LINE_MARGINS, new_figure, save
 
     # A first chart costs more than the next ones (fonts, the PNG encoder): pay that while idle.
     figure = new_figure(margins=LINE_MARGINS)

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from markupsafe import Markup
-from tabulate import tabulate
 
 from bot.compare.diff import HIGHER
 from bot.compare.experiments import Ranking
@@ -89,7 +88,7 @@ def experiments_section(runs: list[dict[str, Any]], view: dict[str, Any], base_m
 
     def table(rows: list[list[str]]) -> str:
         cells = [[escape(cell) for cell in cells] for cells in rows]
-        return tabulate(cells, [escape(header) for header in headers], tablefmt="github", disable_numparse=True)
+        return _github_table(cells, [escape(header) for header in headers])
 
     sort = view.get("sort", "")
     ranked_by = f"Ranked by {escape(sort)} ({'higher' if view.get('direction') == HIGHER else 'lower'} is better)." if sort else ""
@@ -123,4 +122,11 @@ def _compared(view: dict[str, Any], format_value, format_change) -> str:
                           None, "", entry["verdict"]) if change is not None else None
         rows.append([escape(entry["name"]), escape(format_value(entry.get("base"))), escape(format_value(entry.get("best"))),
                      escape(format_change(shown) if shown else ""), escape(entry["verdict"])])
-    return tabulate(rows, ["Metric", "Base", "Best", "Change", "Verdict"], tablefmt="github", disable_numparse=True)
+    return _github_table(rows, ["Metric", "Base", "Best", "Change", "Verdict"])
+
+
+def _github_table(rows: list[list[str]], headers: list[str]) -> str:
+    # Imported here: the job loads this module long before any table is made, while DVC starts.
+    from tabulate import tabulate
+
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
