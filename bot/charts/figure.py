@@ -31,6 +31,7 @@ def source_style(role: str, index: int, sources: int) -> tuple[str, str, str]:
 # Fixed, they spare the layout engine's pass over every text (about a third of a chart's time).
 LINE_MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.131, "top": 0.929}
 PANEL_IN = 3.4  # a confusion matrix panel, square
+PNG_LEVEL = 3  # zlib's: charts of flat colours compress about as well as at its default 6, in less time
 
 
 def new_figure(width: float = WIDTH_IN, height: float = HEIGHT_IN, margins: dict[str, float] | None = None):
@@ -72,10 +73,13 @@ def _fits(figure, renderer) -> bool:
 
 
 def _write_png(canvas, path: Path) -> None:
-    from matplotlib.image import imsave
+    from PIL import Image
 
-    # No "Software" metadata and a fixed dpi keep the bytes identical for identical input.
-    imsave(path, canvas.buffer_rgba(), format="png", dpi=DPI, metadata={"Software": None})
+    # The figure is opaque, so its alpha is 255 throughout: RGB is the same picture in three
+    # quarters of the bytes, and at zlib level 3 (not 6) the file is as small as the RGBA one was,
+    # written in half the time. No metadata and a fixed dpi: identical input, identical bytes.
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    rgba.convert("RGB").save(path, format="png", dpi=(DPI, DPI), compress_level=PNG_LEVEL)
 
 
 def finite_number(value: Any) -> float | None:
