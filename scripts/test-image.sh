@@ -128,6 +128,15 @@ check "DVC remotes s3, gs, azure" "remotes ok" \
     in_image python -c 'import dvc_s3, dvc_gs, dvc_azure; print("remotes ok")'
 check "git accepts a workspace owned by another uid" "safe" \
     in_image sh -c 'mkdir /tmp/ws && cd /tmp/ws && git init -q && chown -R 1234:1234 . && git status -s && echo safe'
+# shellcheck disable=SC2016 # expanded by python inside the image
+check "matplotlib's font list is the image's, for any user and HOME" "/opt/mrbot/matplotlib 1 kept" \
+    in_image env HOME=/nonexistent setpriv --reuid=1234 --regid=1234 --clear-groups python -c '
+import glob, os
+lists = glob.glob("/opt/mrbot/matplotlib/fontlist-*.json")
+before = [os.path.getmtime(path) for path in lists]
+import matplotlib, matplotlib.font_manager
+kept = before == [os.path.getmtime(path) for path in lists]
+print(matplotlib.get_cachedir(), len(lists), "kept" if kept else "rebuilt")'
 check "no compiler, pip cache or wheels left" "clean" \
     in_image sh -c '! command -v cc && ! command -v gcc && ! [ -e /root/.cache/pip ] && ! [ -e /wheels ] && echo clean'
 

@@ -1,5 +1,5 @@
 """Worker processes that start warm. The first is forked from this process at the start and
-prepares itself (imports, a throwaway first task); the others are forked from it once it is ready,
+prepares itself (imports, fonts); the others are forked from it once it is ready,
 so they begin with all of that done instead of paying for it again on the same cores."""
 
 from __future__ import annotations
