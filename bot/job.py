@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import time
@@ -33,6 +31,7 @@ from bot.results.history import History, read_history, read_metrics_at
 from bot.results.values import Results, read_revisions
 from bot.workspace import git
 from bot.workspace.baseline import Baseline, choose_baseline
+from bot.workspace.collector import CollectorPause
 from bot.workspace.experiments import (
     GIT_REMOTE,
     RUN,
@@ -150,10 +149,11 @@ def build_report(
 
 def run_report(options: ReportOptions, context: Context, renderer: ChartRenderer | None = None) -> Outcome:
     """`renderer`: chart workers started already; the job stops them once the charts are drawn."""
+    collector = CollectorPause()  # until DVC has started, and again while the revisions are read
     try:
-        return _run_report(options, context, renderer or ChartRenderer())
+        return _run_report(options, context, renderer or ChartRenderer(), collector)
     finally:
-        gc.unfreeze()  # what reading set aside: a CLI run ends here, a caller in the same process goes on
+        collector.end()  # a CLI run ends here, a caller in the same process goes on
 
 
 def resolved(options: ReportOptions) -> ReportOptions:
@@ -193,7 +193,7 @@ def report_config(root: Path, options: ReportOptions) -> Config:
     return config
 
 
-def _run_report(options: ReportOptions, context: Context, renderer: ChartRenderer) -> Outcome:
+def _run_report(options: ReportOptions, context: Context, renderer: ChartRenderer, collector: CollectorPause) -> Outcome:
     started = time.perf_counter()
     options = resolved(options)
     root = checkout_root(options.path, context)
@@ -213,6 +213,7 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
     # import overlaps DVC's start-up.
     template = options.template or config.template
     with renderer, open_repo(root) as repo:
+        collector.set_aside()  # DVC's modules, its repo and index: alive to the end; the steps make garbage
         plan = search_plan(config.experiments, options.exp_sets)
         chosen = check_grid(plan, head_params(repo), "experiments") if plan and plan.source == RUN else []
         folds = LogFolds(context.forge)
@@ -221,7 +222,7 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
         )
         # After a failed pull or repro the workspace holds no reproduced results: only params are compared.
         complete = run.failure is None or run.failure.step == "dvc push"
-        results, pending_charts = _read(repo, renderer, config, base.sha, base, head, options.out_dir, complete)
+        results, pending_charts = _read(repo, renderer, collector, config, base.sha, base, head, options.out_dir, complete)
         # Between the DVC files of the base commit and the workspace (what --base-repro reads does not
         # change it), compared while the charts are still drawn.
         data_changes = compare_recorded(results.recorded[BASE], results.recorded[HEAD], cached_only=True)
@@ -234,7 +235,7 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
             base_run = reproduce_base(root, base.sha, secrets, options.echo, folds)
             if base_run.sha:
                 results, pending_charts = _read(
-                    repo, renderer, config, base_run.sha, base, head, options.out_dir, complete
+                    repo, renderer, collector, config, base_run.sha, base, head, options.out_dir, complete
                 )
                 base_missing = missing_from_storage(results)
         # Compared, and the Markdown writer loaded (jinja2, tabulate: tens of ms), while the charts
@@ -311,6 +312,7 @@ def _beside(repo, root: Path, config: Config, options: ReportOptions, baseline: 
 def _read(
     repo,
     renderer: ChartRenderer,
+    collector: CollectorPause,
     config: Config,
     base_sha: str,
     base: git.Revision,
@@ -325,28 +327,14 @@ def _read(
     def draw(plots: list) -> None:
         charts[0] = renderer.start(plots, out_dir, revision_labels(base, head))
 
-    with _long_lived_objects():
+    collector.pause()  # DVC's index, the revisions read, the plot definitions: alive to the end
+    try:
         results = read_revisions(repo, base_sha, config.plots_include, config.plots_exclude, draw if complete else None)
+    finally:
+        collector.set_aside()
     if not complete:
         results.metrics, results.unreadable = {BASE: {}, HEAD: {}}, {BASE: {}, HEAD: {}}
     return results, lambda: charts[0]()
-
-
-@contextlib.contextmanager
-def _long_lived_objects():
-    """DVC's objects (its index, the revisions read, the plot definitions) live until the report is
-    written. Python's collector would scan them again and again as the metrics are read and find no
-    garbage (without this pause, the demo and scale benchmarks take 5 to 10% longer). It pauses while
-    the revisions are read; then everything alive is set aside (gc.freeze, undone when the report is
-    written), so later scans leave it alone."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()  # before chart workers fork: they make garbage of their own
 
 
 def missing_from_storage(results: Results) -> list[str]:

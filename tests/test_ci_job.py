@@ -517,34 +517,47 @@ def test_a_base_git_cannot_check_out_ends_as_a_failed_base_run(demo_project):
     assert run.sha == "" and run.failure.message.startswith("`git worktree add --detach")
 
 
-def test_the_collector_pauses_while_the_revisions_are_read_and_is_restored_after_the_job(
+def test_the_collector_pauses_while_dvc_starts_and_the_revisions_are_read_and_is_restored_after_the_job(
     demo_project, tmp_path, monkeypatch
 ):
+    import contextlib
+
     import bot.job
 
     seen = {}
-    read_revisions = bot.job.read_revisions
+    open_repo, run_steps, read_revisions, compared = (
+        bot.job.open_repo, bot.job.run_steps, bot.job.read_revisions, bot.job.compare_recorded)
+
+    @contextlib.contextmanager
+    def opening(*args, **kwargs):
+        seen["collecting while DVC starts"] = gc.isenabled()
+        with open_repo(*args, **kwargs) as repo:
+            yield repo
+
+    def steps(*args, **kwargs):
+        seen["collecting in the steps"], seen["frozen in the steps"] = gc.isenabled(), gc.get_freeze_count()
+        return run_steps(*args, **kwargs)
 
     def reading(*args, **kwargs):
         seen["collecting while reading"] = gc.isenabled()
-        results = read_revisions(*args, **kwargs)
-        seen["frozen while reading"] = gc.get_freeze_count()
-        return results
+        return read_revisions(*args, **kwargs)
 
     def writing(*args, **kwargs):
         seen["collecting after reading"], seen["frozen after reading"] = gc.isenabled(), gc.get_freeze_count()
         return compared(*args, **kwargs)
 
-    compared = bot.job.compare_recorded
-    monkeypatch.setattr(bot.job, "read_revisions", reading)
-    monkeypatch.setattr(bot.job, "compare_recorded", writing)
+    for name, function in [("open_repo", opening), ("run_steps", steps), ("read_revisions", reading),
+                           ("compare_recorded", writing)]:
+        monkeypatch.setattr(bot.job, name, function)
     frozen_before = gc.get_freeze_count()
 
     outcome, _ = run_job(demo_project, tmp_path, base="main", pull=False)
 
     assert outcome.exit_code == 0 and len(outcome.report.charts) == 4
-    assert seen["collecting while reading"] is False and seen["frozen while reading"] == frozen_before
-    assert seen["collecting after reading"] is True and seen["frozen after reading"] > frozen_before
+    assert seen["collecting while DVC starts"] is False
+    assert seen["collecting in the steps"] is True and seen["frozen in the steps"] > frozen_before
+    assert seen["collecting while reading"] is False
+    assert seen["collecting after reading"] is True and seen["frozen after reading"] > seen["frozen in the steps"]
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 

@@ -93,6 +93,21 @@ def cancelled():
     pool.shutdown()  # waits for the running task, cancels the queued ones
     return {"running": running.result(timeout=1)[0], "queued": [future.cancelled() for future in queued]}
 
+def collector():
+    return os.getpid(), gc.isenabled(), gc.get_freeze_count()
+
+def chart_workers():
+    # The chart pool's own start-up: the collector paused while matplotlib loads, then set aside.
+    import gc
+    globals()["gc"] = gc
+    from bot.charts.pool import _start_worker
+    pool = WarmWorkers(2, _start_worker)
+    futures = [pool.submit(collector) for _ in range(6)]
+    states = [future.result(timeout=60) for future in futures]
+    pool.shutdown()
+    return {"enabled": all(on for _, on, _ in states),
+            "frozen": min(frozen for _, _, frozen in states), "main": [gc.isenabled(), gc.get_freeze_count()]}
+
 print(json.dumps(globals()[sys.argv[1]]()))
 '''
 
@@ -140,3 +155,9 @@ def test_when_every_worker_is_gone_the_waiting_tasks_fail_and_nothing_hangs(tmp_
 def test_shutdown_waits_for_the_running_task_and_cancels_the_queued(tmp_path):
     result = check("cancelled", tmp_path)
     assert result == {"running": 0, "queued": [True, True, True]}
+
+
+def test_chart_workers_collect_again_after_their_start_with_what_it_loaded_set_aside(tmp_path):
+    result = check("chart_workers", tmp_path)
+    assert result["enabled"] and result["frozen"] > 10_000  # matplotlib's objects, in both workers
+    assert result["main"] == [True, 0]  # this process's collector is its own

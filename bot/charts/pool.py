@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from bot.charts.workers import WarmWorkers, WorkerGone
+from bot.workspace.collector import CollectorPause
 from bot.workspace.processes import fork_is_safe
 
 # What draws is imported where it is used: the CLI forks the first worker before anything else
@@ -109,7 +110,9 @@ def _start_worker() -> None:
     # Ctrl-C reaches the whole process group; the main process ends the run (exit 130) and stops the
     # workers. Left to the default, each worker would print a KeyboardInterrupt traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    collector = CollectorPause()
     warm_up_matplotlib()
+    collector.set_aside()  # the clones fork next: set aside, these pages stay shared with them too
 
 
 def warm_up_matplotlib() -> None:
