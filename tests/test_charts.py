@@ -261,6 +261,19 @@ def test_confusion_panels_keep_fixed_margins_only_when_their_labels_fit(tmp_path
     assert _inside_the_figure(figure)
 
 
+@pytest.mark.parametrize("title, fits", [("Confusion", True), ("a title much wider than the panels " * 4, False)])
+def test_the_fit_check_measures_the_figures_own_title(title, fits):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.charts.figure import _fits
+
+    figure = _confusion_chart_of(["0", "1"])
+    figure.suptitle(title)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    assert bool(_fits(figure, canvas.get_renderer())) is fits
+
+
 def test_confusion_matrix_counts_and_normalization():
     points = [
         {"rev": BASE, "actual": "a", "predicted": "a"},

@@ -67,7 +67,10 @@ def save(figure, path: Path) -> None:
 
 
 def _fits(figure, renderer) -> bool:
-    drawn = figure.get_tightbbox(renderer)  # in inches
+    # What can stick out: the axes with their ticks, labels and titles, and the figure's own texts
+    # (suptitle). Lines, cell numbers and legends lie inside the axes; leaving them out of the
+    # measure spares a third of it.
+    drawn = figure.get_tightbbox(renderer, bbox_extra_artists=figure.texts)  # in inches
     width, height = figure.get_size_inches()
     return drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height
 

@@ -58,7 +58,7 @@ def read_history(repo: Any, root: Path, baseline_sha: str, count: int, paths: It
     at_commit = read_metrics_at(repo, root, shas, sorted(set(paths)))
     per_commit = [at_commit[sha] or {} for sha in shas]
     names = sorted({key for metrics in per_commit for key in metrics})
-    values = {key: tuple(metrics.get(key) for metrics in per_commit) for key in names}
+    values = {key: tuple([metrics.get(key) for metrics in per_commit]) for key in names}
     unreadable = sum(1 for sha in shas if at_commit[sha] is None)
     warning = ""
     if len(shas) < count and git.is_shallow(root):  # else the branch is simply younger than that
@@ -133,5 +133,7 @@ def _through_dvc(repo: Any, sha: str) -> Metrics | None:
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is float:  # nearly every value: 10,000 per commit at scale
+        return value if math.isfinite(value) else None
     value = single(value)
     return float(value) if is_number(value) and math.isfinite(value) else None
