@@ -6,7 +6,7 @@ import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Iterable
 
 from bot.charts.chart import Chart
 from bot.compare.diff import CHANGED, IMPROVED, REGRESSED, UNCHANGED, VERDICT_ORDER, MetricRow, ParamRow
@@ -132,11 +132,12 @@ def metrics_json(report: Report) -> list[dict[str, Any]]:
 
 
 def _metric_json(row: MetricRow) -> dict[str, Any]:
-    fields_ = {key: _json_number(value) for key, value in _fields(row).items()}
+    names = _field_names(type(row))
+    fields_ = dict(zip(names, _json_numbers([getattr(row, name) for name in names])))
     if row.history is not None:
-        fields_["history"] = [_json_number(value) for value in row.history]
+        fields_["history"] = _json_numbers(row.history)
     if row.baselines:
-        fields_["baselines"] = {name: _json_number(value) for name, value in row.baselines.items()}
+        fields_["baselines"] = dict(zip(row.baselines, _json_numbers(row.baselines.values())))
     return fields_
 
 
@@ -148,6 +149,11 @@ def _fields(row: Any) -> dict[str, Any]:
 @functools.cache
 def _field_names(row_type: type) -> tuple[str, ...]:
     return tuple(item.name for item in fields(row_type))  # fields() itself is slow for 10,000 rows
+
+
+def _json_numbers(values: Iterable[Any]) -> list[Any]:
+    """_json_number of each, without a call per value (10,000 rows of 25 values at scale)."""
+    return [str(value) if isinstance(value, float) and not math.isfinite(value) else value for value in values]
 
 
 def _json_number(value: Any) -> Any:
