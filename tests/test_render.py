@@ -298,3 +298,20 @@ def test_a_bundle_prepared_while_the_charts_are_drawn_is_the_bundle_written_at_o
     assert with_charts == write_bundle(report, tmp_path / "again") != at_once
     for name in ("report.json", "report.md", "metrics.txt"):
         assert (tmp_path / "prepared" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+
+
+@pytest.mark.parametrize("odd", [{}, {"big": 2**70}, {"surrogate": "x\ud800"}], ids=["orjson", "big integer", "surrogate"])
+def test_report_json_is_compact_and_reads_back_as_written(odd):
+    import json
+
+    import numpy as np
+
+    from bot.report.bundle import _encoded
+
+    document = {"float": 0.1, "tiny": 1e-05, "numpy": np.float64(0.25), "text": "café <b>", "rows": [1, None, True],
+                "other": frozenset(), **odd}
+    text = _encoded(document)
+
+    assert ", " not in text.replace("café <b>", "") and '": ' not in text
+    back = json.loads(text)
+    assert back == {**document, "numpy": 0.25, "other": "frozenset()"} and type(back["numpy"]) is float
