@@ -199,3 +199,12 @@ def test_an_auto_threshold_absorbs_a_move_within_k_spreads_only():
     assert compare_metric("m.json", "acc", 0.81, 0.78, rule, history=history).verdict == REGRESSED
     # Too little history: no threshold at all.
     assert compare_metric("m.json", "acc", 0.81, 0.805, rule, history=(0.81,)).verdict == REGRESSED
+
+
+def test_readable_history_values_are_finite_numbers_of_any_kind():
+    import numpy as np
+
+    from bot.compare.noise import readable
+
+    history = [1, True, 2.5, float("nan"), float("-inf"), None, "3", np.float64(0.5), np.float64("nan"), -0.0]
+    assert readable(history) == [1, 2.5, 0.5, -0.0]
