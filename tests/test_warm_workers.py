@@ -96,6 +96,19 @@ def cancelled():
 def collector():
     return os.getpid(), gc.isenabled(), gc.get_freeze_count()
 
+def blas_threads():
+    time.sleep(0.2)  # busy long enough that each worker gets tasks
+    return os.getpid(), os.environ.get("OPENBLAS_NUM_THREADS")
+
+def chart_workers_blas():
+    from bot.charts.pool import _start_worker
+    os.environ["OPENBLAS_NUM_THREADS"] = "2"  # as a user's job may set it for the pipeline's steps
+    pool = WarmWorkers(2, _start_worker)
+    answers = [future.result(timeout=60) for future in [pool.submit(blas_threads) for _ in range(4)]]
+    pool.shutdown()
+    return {"workers": sorted({value for _, value in answers}), "pids": len({pid for pid, _ in answers}),
+            "main": os.environ["OPENBLAS_NUM_THREADS"]}
+
 def chart_workers():
     # The chart pool's own start-up: the collector paused while matplotlib loads, then set aside.
     import gc
@@ -161,3 +174,9 @@ def test_chart_workers_collect_again_after_their_start_with_what_it_loaded_set_a
     result = check("chart_workers", tmp_path)
     assert result["enabled"] and result["frozen"] > 10_000  # matplotlib's objects, in both workers
     assert result["main"] == [True, 0]  # this process's collector is its own
+
+
+def test_chart_workers_load_numpy_without_blas_threads_and_leave_the_pipelines_setting_alone(tmp_path):
+    result = check("chart_workers_blas", tmp_path)
+    assert result["workers"] == ["1"] and result["pids"] == 2
+    assert result["main"] == "2"

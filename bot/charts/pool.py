@@ -110,6 +110,10 @@ def _start_worker() -> None:
     # Ctrl-C reaches the whole process group; the main process ends the run (exit 130) and stops the
     # workers. Left to the default, each worker would print a KeyboardInterrupt traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Charts need no parallel linear algebra. Left to its default, numpy's OpenBLAS starts a thread
+    # per core as it loads, whose start and spin take CPU from DVC's start-up in the main process,
+    # and the clones would then fork from a process with threads.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     collector = CollectorPause()
     warm_up_matplotlib()
     collector.set_aside()  # the clones fork next: set aside, these pages stay shared with them too
