@@ -111,8 +111,7 @@ def _start_worker() -> None:
     # workers. Left to the default, each worker would print a KeyboardInterrupt traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Charts need no parallel linear algebra. Left to its default, numpy's OpenBLAS starts a thread
-    # per core as it loads, whose start and spin take CPU from DVC's start-up in the main process,
-    # and the clones would then fork from a process with threads.
+    # per core as it loads, whose start and spin take CPU from DVC's start-up in the main process.
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     collector = CollectorPause()
     warm_up_matplotlib()
