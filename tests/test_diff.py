@@ -208,3 +208,5 @@ def test_readable_history_values_are_finite_numbers_of_any_kind():
 
     history = [1, True, 2.5, float("nan"), float("-inf"), None, "3", np.float64(0.5), np.float64("nan"), -0.0]
     assert readable(history) == [1, 2.5, 0.5, -0.0]
+    # An integer past the float range is no readable number (it used to raise OverflowError).
+    assert readable([10**400, 2.0]) == [2.0]

@@ -6,6 +6,8 @@ import math
 import statistics
 from typing import Sequence
 
+from bot.results import is_finite_number
+
 # With fewer readable points than this, a spread says nothing: `auto` thresholds fall back to none.
 MIN_POINTS = 3
 DEFAULT_K = 2.0
@@ -14,11 +16,7 @@ DEFAULT_K = 2.0
 def readable(history: Sequence[float | None]) -> list[float]:
     # A float first: nearly every value is one (10,000 metrics' histories at scale).
     return [value for value in history
-            if (math.isfinite(value) if type(value) is float else _finite_number(value))]
-
-
-def _finite_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if (math.isfinite(value) if type(value) is float else is_finite_number(value))]
 
 
 def spread(history: Sequence[float | None]) -> float | None:
@@ -34,7 +32,7 @@ def spread(history: Sequence[float | None]) -> float | None:
 def position(history: Sequence[float | None], head: object) -> str:
     """Where head lands among the readable history: "above all 10", "below all 10", "within range"."""
     values = readable(history)
-    if not values or isinstance(head, bool) or not isinstance(head, (int, float)) or not math.isfinite(head):
+    if not values or not is_finite_number(head):
         return ""
     if head > max(values):
         return f"above all {len(values)}"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from bot.compare.noise import position
-from bot.results import is_number
+from bot.results import is_finite_number
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 UNREADABLE = "·"
@@ -20,15 +19,15 @@ def sparkline(history: Sequence[float | None] | None, head: Any) -> str:
     if not history:
         return ""
     history = list(history)[-MAX_POINTS:]
-    numbers = [value for value in history if _finite(value)]
+    numbers = [value for value in history if is_finite_number(value)]
     if len(numbers) < MIN_TREND:
         return ""  # one point is the base value itself: no trend to show
-    head_value = float(head) if _finite(head) else None
+    head_value = float(head) if is_finite_number(head) else None
     low = min(numbers + ([head_value] if head_value is not None else []))
     high = max(numbers + ([head_value] if head_value is not None else []))
 
     def block(value: float | None) -> str:
-        if value is None or not _finite(value):
+        if value is None or not is_finite_number(value):
             return UNREADABLE
         if high == low:
             return BLOCKS[len(BLOCKS) // 2]
@@ -39,7 +38,3 @@ def sparkline(history: Sequence[float | None] | None, head: Any) -> str:
         return line
     where = position(history, head_value)
     return f"{line} → {block(head_value)}" + (f" {where}" if where else "")
-
-
-def _finite(value: Any) -> bool:
-    return is_number(value) and math.isfinite(value)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from bot.results import is_number, single
+from bot.results import is_finite_number, single
 from bot.workspace import git
 
 log = logging.getLogger(__name__)
@@ -136,4 +136,4 @@ def _number(value: Any) -> float | None:
     if type(value) is float:  # nearly every value: 10,000 per commit at scale
         return value if math.isfinite(value) else None
     value = single(value)
-    return float(value) if is_number(value) and math.isfinite(value) else None
+    return float(value) if is_finite_number(value) else None
