@@ -164,19 +164,26 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
     all_templates_project, tmp_path, monkeypatch
 ):
     # savefig lays a figure out in two passes; _save lays it out once (or keeps fixed margins), and
-    # writes the opaque picture without its alpha channel.
+    # writes the opaque picture without its alpha channel. Both draw with the charts' settings
+    # (unhinted text), which save() applies for its drawing only.
+    import matplotlib
     import numpy as np
     from matplotlib.image import imread
 
     import bot.charts.draw
+    from bot.charts.figure import DRAW_SETTINGS
 
     root = all_templates_project
     plots = [plot for plot in read_results(root, resolve(root, "main").sha).plots if plot.template != "image"]
+    callers_settings = {name: matplotlib.rcParams[name] for name in DRAW_SETTINGS}
+    assert callers_settings != DRAW_SETTINGS  # matplotlib's defaults: a leak would show
     once = render_charts(plots, tmp_path / "once", LABELS)
     assert {plot.template for plot in plots} >= {"linear", "confusion", "bar_horizontal"}
+    assert {name: matplotlib.rcParams[name] for name in DRAW_SETTINGS} == callers_settings
 
     def plain_savefig(figure, path):
-        figure.savefig(path, dpi=100, metadata={"Software": None})
+        with matplotlib.rc_context(DRAW_SETTINGS):
+            figure.savefig(path, dpi=100, metadata={"Software": None})
 
     monkeypatch.setattr(bot.charts.draw, "save", plain_savefig)
     twice = render_charts(plots, tmp_path / "twice", LABELS)
