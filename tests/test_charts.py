@@ -165,24 +165,24 @@ def test_drawing_a_chart_once_gives_the_pixels_of_matplotlibs_own_savefig(
 ):
     # savefig lays a figure out in two passes; _save lays it out once (or keeps fixed margins), and
     # writes the opaque picture without its alpha channel. Both draw with the charts' settings
-    # (unhinted text), which save() applies for its drawing only.
+    # (unhinted text), which draw() and save() apply while they work only.
     import matplotlib
     import numpy as np
     from matplotlib.image import imread
 
     import bot.charts.draw
-    from bot.charts.figure import DRAW_SETTINGS
+    from bot.charts.figure import CHART_SETTINGS
 
     root = all_templates_project
     plots = [plot for plot in read_results(root, resolve(root, "main").sha).plots if plot.template != "image"]
-    callers_settings = {name: matplotlib.rcParams[name] for name in DRAW_SETTINGS}
-    assert callers_settings != DRAW_SETTINGS  # matplotlib's defaults: a leak would show
+    callers_settings = {name: matplotlib.rcParams[name] for name in CHART_SETTINGS}
+    assert callers_settings != CHART_SETTINGS  # matplotlib's defaults: a leak would show
     once = render_charts(plots, tmp_path / "once", LABELS)
     assert {plot.template for plot in plots} >= {"linear", "confusion", "bar_horizontal"}
-    assert {name: matplotlib.rcParams[name] for name in DRAW_SETTINGS} == callers_settings
+    assert {name: matplotlib.rcParams[name] for name in CHART_SETTINGS} == callers_settings
 
     def plain_savefig(figure, path):
-        with matplotlib.rc_context(DRAW_SETTINGS):
+        with matplotlib.rc_context(CHART_SETTINGS):
             figure.savefig(path, dpi=100, metadata={"Software": None})
 
     monkeypatch.setattr(bot.charts.draw, "save", plain_savefig)
@@ -425,3 +425,14 @@ def test_the_warm_workers_start_up_runs_without_error():
     from bot.charts.pool import warm_up_matplotlib as _warm_up_matplotlib
 
     _warm_up_matplotlib()
+
+
+def test_names_with_dollar_signs_are_text_not_math(tmp_path):
+    # matplotlib would read "$\frac$" as math and fail to draw it; a field name is only text.
+    name = r"cost $\frac$ (usd)"
+    points = [{"rev": HEAD, "step": step, name: value} for step, value in enumerate([3.0, 2.0, 1.5])]
+    plot = points_plot("costs.csv", f"{name} per step", "linear", x="step", y=name, datapoints=points)
+    (chart,) = render_charts([plot], tmp_path, LABELS)
+    assert not any("could not be drawn" in note for note in chart.notes), chart.notes
+    (image,) = chart.images
+    assert (tmp_path / image).read_bytes().startswith(b"\x89PNG")

@@ -14,7 +14,7 @@ from bot.charts.chart import Chart
 from bot.charts.confusion import confusion_figures
 from bot.charts.experiments import TEMPLATE as SEARCH_TEMPLATE
 from bot.charts.experiments import search_figure
-from bot.charts.figure import save
+from bot.charts.figure import CHART_SETTINGS, save
 from bot.charts.images import MAX_IMAGE_BYTES, SUFFIXES, image_kind
 from bot.charts.lines import line_figure, plot_lines
 from bot.charts.mermaid import mermaid_bars, mermaid_lines
@@ -70,9 +70,8 @@ def draw(plot: PlotData, labels: dict[str, str]) -> Drawing:
     import matplotlib
 
     plot = load_series(plot)
-    # Titles and labels are names from the user's files, not math: a "$" stays a dollar sign.
     # Numeric warnings (overflow near the float range's ends) say nothing a reader can act on.
-    with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
+    with matplotlib.rc_context(CHART_SETTINGS), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return _draw(plot, labels)
 

@@ -32,9 +32,11 @@ def source_style(role: str, index: int, sources: int) -> tuple[str, str, str]:
 LINE_MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.131, "top": 0.929}
 PANEL_IN = 3.4  # a confusion matrix panel, square
 PNG_LEVEL = 3  # zlib's: charts of flat colours compress about as well as at its default 6, in less time
-# Glyphs drawn unhinted: the same text to a reader at this size, and FreeType's hinter, which runs
-# for every glyph each time a text is measured or drawn, was a sixth of a line chart's drawing.
-DRAW_SETTINGS = {"text.hinting": "no_hinting"}
+# matplotlib's settings while a chart is built and drawn, left as they were after:
+# - titles and labels are names from the user's files, not math: a "$" stays a dollar sign;
+# - glyphs drawn unhinted: the same text to a reader at this size, and FreeType's hinter, which runs
+#   for every glyph each time a text is measured or drawn, was a sixth of a line chart's drawing.
+CHART_SETTINGS = {"text.parse_math": False, "text.hinting": "no_hinting"}
 
 
 def new_figure(width: float = WIDTH_IN, height: float = HEIGHT_IN, margins: dict[str, float] | None = None):
@@ -54,7 +56,7 @@ def save(figure, path: Path) -> None:
     when something sticks out (a long tick label, say), constrained layout makes room."""
     import matplotlib
 
-    with matplotlib.rc_context(DRAW_SETTINGS):
+    with matplotlib.rc_context(CHART_SETTINGS):
         _draw_and_write(figure, path)
 
 
