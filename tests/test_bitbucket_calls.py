@@ -118,14 +118,14 @@ def test_code_insights_report_has_typed_fields_and_the_gates_result(mocked):
     forge = open_forge()
     mocked.put(f"{REPO}/commit/{HEAD}/reports/mrbot-default", json={})
     facts = (("Verdict", "❌ Model regressed"), ("Regressed", 1), ("test.acc (-0.1 (-10.0%))", 0.81),
-             ("odd", float("nan")))
+             ("odd", float("nan")), ("huge", 10**400))
     url = forge.set_check_run(CheckRun("failure", "❌ Model regressed: 1 metric regressed", "# long markdown",
                                        "default", "https://bitbucket.org/c", "test.acc -0.1 (-10.0%)", facts))
     sent = json.loads(mocked.calls[-1].request.body)
     assert url == f"https://bitbucket.org/team/model/commits/{HEAD}"
     assert (sent["result"], sent["report_type"], sent["link"]) == ("FAILED", "TEST", "https://bitbucket.org/c")
     assert sent["details"].startswith("test.acc -0.1 (-10.0%)")
-    assert [field["type"] for field in sent["data"]] == ["TEXT", "NUMBER", "NUMBER", "TEXT"]
+    assert [field["type"] for field in sent["data"]] == ["TEXT", "NUMBER", "NUMBER", "TEXT", "TEXT"]
     assert sent["data"][2]["value"] == 0.81
 
 

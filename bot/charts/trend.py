@@ -3,12 +3,10 @@ value as a marked point after it, one small panel per metric."""
 
 from __future__ import annotations
 
-import math
-
 from bot.charts.figure import HEIGHT_IN, STYLE, WIDTH_IN, new_figure
 from bot.compare.diff import IMPROVED, REGRESSED, MetricRow
 from bot.compare.noise import readable
-from bot.results import BASE, HEAD, is_number
+from bot.results import BASE, HEAD, is_finite_number
 from bot.results.plots import PlotData, Series
 
 TEMPLATE = "mrbot-trend"
@@ -20,7 +18,7 @@ def trend_plot(rows: list[MetricRow]) -> PlotData | None:
     """The plot data of the trend chart, or None when no metric that moved has a history to show."""
     moved = [
         row for row in rows
-        if row.change and row.history and len(readable(row.history)) >= 2 and is_number(row.new) and math.isfinite(row.new)
+        if row.change and row.history and len(readable(row.history)) >= 2 and is_finite_number(row.new)
     ]
     # Verdicts first (regressions, improvements), then moves within noise, then context rows.
     moved.sort(key=lambda row: (not row.judged, row.verdict not in (REGRESSED, IMPROVED), row.verdict != REGRESSED))

@@ -3,12 +3,11 @@ metric in its direction, and the best one compared with the base as the main tab
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.compare.diff import HIGHER, MetricRow, MetricRule, compare_metric, default_direction, find_rule
-from bot.results import is_number
+from bot.results import is_finite_number
 from bot.results.experiments import SUCCESS, Experiment
 
 MAX_DEFAULT_METRICS = 4
@@ -57,7 +56,7 @@ def rank(
 
 def _rank_key(experiment: Experiment, sort: str, direction: str) -> tuple[int, float, str]:
     value = experiment.metrics.get(sort)
-    if experiment.status != SUCCESS or not is_number(value) or not math.isfinite(float(value)):
+    if experiment.status != SUCCESS or not is_finite_number(value):
         return 1 if experiment.status == SUCCESS else 2, 0.0, experiment.name
     return 0, -float(value) if direction == HIGHER else float(value), experiment.name
 

@@ -3,12 +3,11 @@ made on the held-out side; the train side is context, and a growing gap between 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, replace
 
 from bot.compare.diff import HIGHER, MetricRow
-from bot.results import is_number
+from bot.results import is_finite_number
 
 # Name parts (between '.', '/', '_', '-', ':') that mark a split, as projects and DVCLive name them.
 _PARTS = re.compile(r"([./_:-])")
@@ -89,6 +88,6 @@ def _label(row: MetricRow) -> str:
 
 
 def _gap(train: object, test: object, direction: str) -> float | None:
-    if not (is_number(train) and is_number(test)) or not (math.isfinite(train) and math.isfinite(test)):
+    if not (is_finite_number(train) and is_finite_number(test)):
         return None
     return float(train - test) if direction == HIGHER else float(test - train)

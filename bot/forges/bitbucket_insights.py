@@ -4,10 +4,10 @@ from the gate."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from bot.forges.base import CheckRun, clip
+from bot.results import is_finite_number
 
 # Bitbucket Data Center documents these limits on a report (longer is a 400); Bitbucket Cloud
 # documents none, so a refused report is sent again as the minimal one.
@@ -44,6 +44,6 @@ def report_body(check: CheckRun, link: str, where: str, minimal: bool = False) -
 def _field(title: str, value: float | int | str) -> dict[str, Any]:
     """NUMBER for a finite number (Bitbucket shows 14.3k for large ones), TEXT for anything else."""
     title = clip(title, FIELD_TITLE_LIMIT)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if is_finite_number(value):
         return {"title": title, "type": "NUMBER", "value": value}
     return {"title": title, "type": "TEXT", "value": clip(str(value), FIELD_TITLE_LIMIT)}
