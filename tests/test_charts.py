@@ -272,13 +272,33 @@ def test_confusion_panels_keep_fixed_margins_only_when_their_labels_fit(tmp_path
 def test_the_fit_check_measures_the_figures_own_title(title, fits):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from bot.charts.figure import _fits
+    from bot.charts.figure import _draw_noting_texts, _fits
 
     figure = _confusion_chart_of(["0", "1"])
     figure.suptitle(title)
     canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    assert bool(_fits(figure, canvas.get_renderer())) is fits
+    drawn = _draw_noting_texts(canvas)
+    assert figure.texts[0] in drawn and figure.axes[0].title in drawn
+    assert bool(_fits(figure, drawn, canvas.get_renderer())) is fits
+    assert "draw_text" not in vars(canvas.get_renderer())  # the renderer draws as before
+
+
+@pytest.mark.parametrize("where", ["title", "ylabel"])
+def test_the_fit_check_catches_each_text_that_sticks_out(where):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.charts.figure import _draw_noting_texts, _fits
+
+    figure = _line_chart_of([1.0, 2.0, 3.0])
+    canvas = FigureCanvasAgg(figure)
+    assert _fits(figure, _draw_noting_texts(canvas), canvas.get_renderer())
+    axes = figure.axes[0]
+    if where == "title":
+        axes.set_title("a title\nof\nseveral\nlines\nthat rise above the figure")
+    else:
+        axes.set_ylabel("a label much longer than the axes are high, so that it runs past both ends")
+    assert not _fits(figure, _draw_noting_texts(canvas), canvas.get_renderer())
+    assert not _inside_the_figure(figure)  # matplotlib's own measure agrees
 
 
 def test_confusion_matrix_counts_and_normalization():
