@@ -253,14 +253,15 @@ def _run_report(options: ReportOptions, context: Context, renderer: ChartRendere
 
         prepared = prepare_bundle(report, options.out_dir, template)  # while the charts are still drawn
         report.charts = pending_charts() + pending_trend() + pending_search()
-    if run.failure is not None and not complete:
-        report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
-    report.pipeline = pipeline_section(
-        SectionInputs(run, data_changes, base_run, base_missing, total_seconds=time.perf_counter() - started)
-    )
-    report.target = _target(context)
-    report.proposal = options.proposal
-    markdown = write_bundle(report, options.out_dir, template, prepared)
+        renderer.close()  # the workers end while the bundle is written
+        if run.failure is not None and not complete:
+            report.verdict, report.summary, report.gate_failed = PIPELINE_FAILED, run.failure.message, False
+        report.pipeline = pipeline_section(
+            SectionInputs(run, data_changes, base_run, base_missing, total_seconds=time.perf_counter() - started)
+        )
+        report.target = _target(context)
+        report.proposal = options.proposal
+        markdown = write_bundle(report, options.out_dir, template, prepared)
     return Outcome(report, markdown, options.out_dir, _exit_code(run, report), template)
 
 

@@ -93,6 +93,30 @@ def cancelled():
     pool.shutdown()  # waits for the running task, cancels the queued ones
     return {"running": running.result(timeout=1)[0], "queued": [future.cancelled() for future in queued]}
 
+def ended(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+def closed():
+    # close() tells the workers to end and returns; they end without anyone waiting for them.
+    pool = WarmWorkers(2, prepare)
+    pids = {pid for _, pid, _ in [future.result(timeout=30) for future in [pool.submit(who, i, 0.2) for i in range(4)]]}
+    pool.close()
+    try:
+        pool.submit(who, 9, 0.0)
+        refused = False
+    except RuntimeError:
+        refused = True
+    deadline = time.monotonic() + 20
+    while not all(ended(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gone_unwaited = all(ended(pid) for pid in pids)
+    pool.shutdown()
+    return {"workers": len(pids), "refused": refused, "gone_unwaited": gone_unwaited,
+            "left": [pid for pid in pids if os.path.exists(f"/proc/{pid}")]}
+
 def collector():
     return os.getpid(), gc.isenabled(), gc.get_freeze_count()
 
@@ -157,7 +181,7 @@ def test_a_failing_task_its_answer_and_a_dead_worker_fail_only_that_task(tmp_pat
     assert result["errors"][1].startswith("RuntimeError: the answer could not be sent back")
     assert result["errors"][2] == "WorkerGone: a chart worker ended while it drew"
     assert result["errors"][3] in {"PicklingError", "AttributeError"}
-    assert result["errors"][4] == "cannot submit after shutdown"
+    assert result["errors"][4] == "cannot submit after close"
     assert result["after"] == 7
 
 
@@ -171,6 +195,11 @@ def test_when_every_worker_is_gone_the_waiting_tasks_fail_and_nothing_hangs(tmp_
 def test_shutdown_waits_for_the_running_task_and_cancels_the_queued(tmp_path):
     result = check("cancelled", tmp_path)
     assert result == {"running": 0, "queued": [True, True, True]}
+
+
+def test_closed_workers_end_without_being_waited_for_and_shutdown_reaps_them(tmp_path):
+    result = check("closed", tmp_path)
+    assert result == {"workers": 2, "refused": True, "gone_unwaited": True, "left": []}
 
 
 def test_chart_workers_collect_again_after_their_start_with_what_it_loaded_set_aside(tmp_path):

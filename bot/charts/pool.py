@@ -72,6 +72,11 @@ class ChartRenderer:
 
         return charts
 
+    def close(self) -> None:
+        """No more charts: the workers end while the caller goes on; leaving the `with` waits for them."""
+        if self._pool is not None:
+            self._pool.close()
+
     def __exit__(self, *exc_info) -> None:
         if self._pool is not None:
             self._pool.shutdown()

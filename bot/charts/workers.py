@@ -46,13 +46,22 @@ class WarmWorkers:
         future: Future = Future()
         with self._lock:
             if self._closing:
-                raise RuntimeError("cannot submit after shutdown")
+                raise RuntimeError("cannot submit after close")
             self._waiting.append((future, function, args))
             self._hand_out()
         return future
 
     def shutdown(self) -> None:
-        """Cancel what waits, let each worker finish its task, and wait for them all to end."""
+        """Close, and wait for every worker to end."""
+        self.close()
+        self._thread.join()
+        self._first.join()
+        for pipe in self._pipes:
+            pipe.close()
+
+    def close(self) -> None:
+        """Cancel what waits, and tell each worker to end once its task is done, without waiting:
+        a process's exit takes some milliseconds, which the caller can spend on its own work."""
         with self._lock:
             self._closing = True
             for future, _, _ in self._waiting:
@@ -61,10 +70,6 @@ class WarmWorkers:
             for pipe in self._idle:
                 _send_quietly(pipe, None)
             self._idle.clear()
-        self._thread.join()
-        self._first.join()
-        for pipe in self._pipes:
-            pipe.close()
 
     def _hand_out(self) -> None:
         """With the lock held: the waiting tasks to the idle workers, in order."""
