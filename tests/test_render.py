@@ -315,3 +315,18 @@ def test_report_json_is_compact_and_reads_back_as_written(odd):
     assert ", " not in text.replace("café <b>", "") and '": ' not in text
     back = json.loads(text)
     assert back == {**document, "numpy": 0.25, "other": "frozenset()"} and type(back["numpy"]) is float
+
+
+def test_preloaded_templates_leave_nothing_to_compile_while_the_report_waits(monkeypatch):
+    rendering._environment.cache_clear()  # templates compiled by earlier tests are forgotten
+    rendering.preload_templates()
+    compiled = []
+    original = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(a) or original(self, *a, **k))
+    stage = {"name": "train", "status_text": "ran", "time": "1 s", "why": "params changed"}
+    report = replace(sample_report(), pipeline={"failed": "", "summary": "1 stage ran", "stages": [stage]})
+
+    rendered = render(report)
+
+    assert "| train | ran | 1 s | params changed |" in rendered  # the included part was rendered
+    assert compiled == []

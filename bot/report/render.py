@@ -310,9 +310,11 @@ def check_template(template: Path) -> None:
 
 
 def preload_templates(template: Path | None = None) -> None:
-    """Compile the built-in template and `template` now, not when the report waits for them (tens
-    of ms); a broken `template` is left for render to report."""
-    _load(DEFAULT_TEMPLATE)
+    """Compile the built-in templates (the report and the parts it includes, which jinja would
+    compile only when rendering reached them) and `template` now, not when the report waits for
+    them (tens of ms); a broken `template` is left for render to report."""
+    for built_in in sorted(TEMPLATES_DIR.glob("*.j2")):
+        _load(built_in)
     if template is not None:
         try:
             _load(template)
