@@ -134,7 +134,8 @@ def _report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bot.charts.pool import ChartRenderer
 
     # The chart workers first, so their matplotlib import overlaps the job's own imports too. The job
-    # stops them once the charts are drawn; leaving this block stops them if it failed before.
+    # tells them to end once the charts are drawn, and they end while the report is posted; leaving
+    # this block waits for them (and ends them, if the job failed before).
     with ChartRenderer() as renderer:
         return _report_with(args, environ, renderer)
 

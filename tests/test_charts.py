@@ -411,6 +411,44 @@ def test_workers_render_the_same_bytes_as_this_process(tmp_path, count, points, 
         assert (tmp_path / "inline" / image).read_bytes() == (tmp_path / "parallel" / image).read_bytes()
 
 
+NESTED_CHECK = """
+import json, os, sys, time
+from pathlib import Path
+from bot.charts.pool import ChartRenderer
+from tests.test_charts import LABELS, curve_plots
+
+def ended(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+out = Path(sys.argv[1])
+plots = curve_plots(2, 50, out)
+with ChartRenderer(workers=2) as outer:  # the CLI's block
+    first = outer._pool._first.pid
+    with outer as job:  # the job's
+        job.render(plots, out / "job", LABELS)
+        modes = [job.mode]
+    unreaped = os.path.exists(f"/proc/{first}")  # the job's block did not wait for it
+    deadline = time.monotonic() + 20
+    while not ended(first) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ended_unwaited = ended(first)
+    outer.render(plots, out / "after", LABELS)  # after the job: drawn here, nothing is lost
+    modes.append(outer.mode)
+print(json.dumps({"modes": modes, "unreaped": unreaped, "ended_unwaited": ended_unwaited, "left": os.path.exists(f"/proc/{first}")}))
+"""
+
+
+def test_the_jobs_block_ends_the_workers_and_the_outer_block_waits_for_them(tmp_path):
+    done = subprocess.run([sys.executable, "-c", NESTED_CHECK, str(tmp_path)],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"modes": ["workers", "inline"], "unreaped": True,
+                                                        "ended_unwaited": True, "left": False}
+
+
 def test_the_costliest_chart_is_drawn_first(tmp_path):
     from bot.charts.pool import drawing_cost
 

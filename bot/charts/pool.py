@@ -40,12 +40,15 @@ class ChartRenderer:
     def __init__(self, workers: int | None = None):
         self.workers = min(os.cpu_count() or 1, self.MAX_WORKERS) if workers is None else workers
         self._pool: WarmWorkers | None = None
+        self._ending: list[WarmWorkers] = []  # closed: their workers end, not waited for yet
+        self._depth = 0  # of nested `with` blocks: the outermost waits for the workers to end
         self.mode = ""  # how the last start() rendered: "workers" or "inline"
 
     def __enter__(self) -> "ChartRenderer":
         """Start the workers, unless started already (the CLI starts them before the job's imports)."""
         if self._pool is None and self.workers > 0 and fork_is_safe():
             self._pool = WarmWorkers(self.workers, _start_worker)
+        self._depth += 1
         return self
 
     def render(self, plots: Iterable[PlotData], bundle_dir: Path, labels: dict[str, str]) -> list[Chart]:
@@ -73,14 +76,20 @@ class ChartRenderer:
         return charts
 
     def close(self) -> None:
-        """No more charts: the workers end while the caller goes on; leaving the `with` waits for them."""
+        """No more charts: the workers end while the caller goes on; leaving the outermost `with`
+        waits for them."""
         if self._pool is not None:
             self._pool.close()
+            self._ending.append(self._pool)
+            self._pool = None  # charts from now on are drawn in this process, or by a new pool
 
     def __exit__(self, *exc_info) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        # An inner block (the job's, inside the CLI's) only closes: the workers end while the CLI
+        # posts the report, and the CLI's block waits for them.
+        self._depth -= 1
+        self.close()
+        while self._depth == 0 and self._ending:
+            self._ending.pop().shutdown()
 
 
 def _drawn(future: Future, plot: PlotData, images_dir: Path, labels: dict[str, str]) -> Chart:
