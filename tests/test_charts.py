@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -299,6 +300,75 @@ def test_the_fit_check_catches_each_text_that_sticks_out(where):
         axes.set_ylabel("a label much longer than the axes are high, so that it runs past both ends")
     assert not _fits(figure, _draw_noting_texts(canvas), canvas.get_renderer())
     assert not _inside_the_figure(figure)  # matplotlib's own measure agrees
+
+
+def _saved_line_chart(path: Path, title: str, values: list[float], matplotlibs_placement: bool):
+    """A line chart as the job draws it (titles at the top of their axes, bot.charts.figure), or
+    with matplotlib's own placement of titles."""
+    from bot.charts import draw as drawing
+    from bot.charts.figure import save
+
+    points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
+    plot = points_plot("curve.csv", title, "linear", x="step", y="value", datapoints=points)
+    settings = {**drawing.CHART_SETTINGS, "axes.titley": None} if matplotlibs_placement else drawing.CHART_SETTINGS
+    with mock.patch.object(drawing, "CHART_SETTINGS", settings):
+        ((_, figure),) = drawing.draw(plot, LABELS).figures
+    save(figure, path)
+    return figure
+
+
+def _title_and_offset_text(figure):
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    return axes.title.get_window_extent(renderer), axes.yaxis.offsetText.get_window_extent(renderer)
+
+
+def test_a_title_that_meets_the_axis_offset_text_is_lifted_above_it_as_matplotlib_would(tmp_path):
+    from matplotlib.transforms import Bbox
+
+    long_title = "a title as wide as the chart, which runs into the offset text of the axis, on its left side"
+    tiny = [1.0e-7, 3.0e-7, 2.0e-7, 4.0e-7]  # ticks of 1e-7: the offset text "1e-7" above the axis
+    ours = _saved_line_chart(tmp_path / "ours.png", long_title, tiny, matplotlibs_placement=False)
+    title, offset = _title_and_offset_text(ours)
+    assert ours.axes[0].yaxis.offsetText.get_text() and ours.axes[0].title.get_position()[1] > 1.0
+    assert Bbox.intersection(title, offset) is None
+    assert _inside_the_figure(ours)
+    theirs = _saved_line_chart(tmp_path / "theirs.png", long_title, tiny, matplotlibs_placement=True)
+    their_title, their_offset = _title_and_offset_text(theirs)
+    assert Bbox.intersection(their_title, their_offset) is None
+    assert (title.y0 - offset.y1) == pytest.approx(their_title.y0 - their_offset.y1, abs=2)
+
+
+@pytest.mark.parametrize("matplotlibs_placement", [False, True])
+def test_panels_laid_out_by_constrained_layout_lift_their_titles_too(tmp_path, matplotlibs_placement):
+    import matplotlib
+    from matplotlib.transforms import Bbox
+
+    from bot.charts.figure import CHART_SETTINGS, new_figure, save
+
+    settings = {**CHART_SETTINGS, "axes.titley": None} if matplotlibs_placement else CHART_SETTINGS
+    with matplotlib.rc_context(settings):
+        figure = new_figure()  # constrained layout, as the charts of several panels are
+        for number in (1, 2):
+            axes = figure.add_subplot(1, 2, number)
+            axes.plot([0, 1, 2], [1.0e-6, 3.0e-6, 2.0e-6])
+            axes.set_title("a panel's title that is about as wide as the panel is", fontsize="small")
+    save(figure, tmp_path / "panels.png")
+    renderer = figure.canvas.get_renderer()
+    gaps = []
+    for axes in figure.axes:
+        title, offset = axes.title.get_window_extent(renderer), axes.yaxis.offsetText.get_window_extent(renderer)
+        assert axes.yaxis.offsetText.get_text() and Bbox.intersection(title, offset) is None
+        gaps.append(title.y0 - offset.y1)
+    assert _inside_the_figure(figure)
+    assert gaps == pytest.approx([4.1, 4.1], abs=1.5)  # the pad above the offset text, less the descent
+
+
+def test_a_title_clear_of_the_axis_offset_text_stays_where_matplotlib_puts_it(tmp_path):
+    ours = _saved_line_chart(tmp_path / "ours.png", "loss", [1.0e-7, 3.0e-7], matplotlibs_placement=False)
+    theirs = _saved_line_chart(tmp_path / "theirs.png", "loss", [1.0e-7, 3.0e-7], matplotlibs_placement=True)
+    assert ours.axes[0].yaxis.offsetText.get_text() and ours.axes[0].title.get_position()[1] == 1.0
+    assert _title_and_offset_text(ours)[0].y0 == pytest.approx(_title_and_offset_text(theirs)[0].y0)
 
 
 def test_confusion_matrix_counts_and_normalization():

@@ -35,8 +35,11 @@ PNG_LEVEL = 3  # zlib's: charts of flat colours compress about as well as at its
 # matplotlib's settings while a chart is built and drawn, left as they were after:
 # - titles and labels are names from the user's files, not math: a "$" stays a dollar sign;
 # - glyphs drawn unhinted: the same text to a reader at this size, and FreeType's hinter, which runs
-#   for every glyph each time a text is measured or drawn, was a sixth of a line chart's drawing.
-CHART_SETTINGS = {"text.parse_math": False, "text.hinting": "no_hinting"}
+#   for every glyph each time a text is measured or drawn, was a sixth of a line chart's drawing;
+# - axes titles at the top of their axes: matplotlib's own placement measures the y axis's ticks
+#   again for every title (7% of a chart's drawing) to keep it clear of the axis's offset
+#   text ("1e-5"), which _lift_titles does after the draw, only where the two meet.
+CHART_SETTINGS = {"text.parse_math": False, "text.hinting": "no_hinting", "axes.titley": 1.0}
 
 
 def new_figure(width: float = WIDTH_IN, height: float = HEIGHT_IN, margins: dict[str, float] | None = None):
@@ -65,16 +68,29 @@ def _draw_and_write(figure, path: Path) -> None:
 
     canvas = FigureCanvasAgg(figure)
     if figure.get_layout_engine() is None:
-        if _fits(figure, _draw_noting_texts(canvas), canvas.get_renderer()):
+        drawn_texts = _draw_noting_texts(canvas)
+        if _lift_titles(figure, canvas.get_renderer()):
+            drawn_texts = _draw_noting_texts(canvas)
+        if _fits(figure, drawn_texts, canvas.get_renderer()):
             _write_png(canvas, path)
             return
         figure.set_layout_engine("constrained")
+    _draw_laid_out(figure, canvas)
+    _write_png(canvas, path)
+
+
+def _draw_laid_out(figure, canvas) -> None:
     # savefig would run the layout engine twice (a dry-run draw, then the real one); once is enough
-    # and gives the same pixels.
-    figure.get_layout_engine().execute(figure)
+    # and gives the same pixels. A title lifted after the draw is laid out again, with room for it.
+    layout = figure.get_layout_engine()
+    layout.execute(figure)
     figure.set_layout_engine(None)
     canvas.draw()
-    _write_png(canvas, path)
+    if _lift_titles(figure, canvas.get_renderer()):
+        layout.execute(figure)
+        canvas.draw()
+        if _lift_titles(figure, canvas.get_renderer()):  # the axes' new height moved it a little
+            canvas.draw()
 
 
 def _draw_noting_texts(canvas) -> list:
@@ -96,6 +112,29 @@ def _draw_noting_texts(canvas) -> list:
         del renderer.draw_text
     # Drawn on another renderer (it makes a new one if the figure's size changed): nothing was noted.
     return drawn if canvas.get_renderer() is renderer else [None]
+
+
+def _lift_titles(figure, renderer) -> bool:
+    """Lift each drawn axes title that meets its y axis's offset text to just above it, as
+    matplotlib's own placement would; say whether one moved (the figure is then drawn again)."""
+    from matplotlib.transforms import Bbox
+
+    lifted = False
+    for axes in figure.axes:
+        offset, title = axes.yaxis.offsetText, axes.title
+        if not (offset.get_visible() and offset.get_text() and title.get_visible() and title.get_text()):
+            continue
+        offset_top = offset.get_window_extent(renderer).y1
+        if Bbox.intersection(offset.get_window_extent(renderer), title.get_window_extent(renderer)) is None:
+            continue
+        # The title's anchor to the offset text's top, its pad above; then, if its descent still
+        # reaches down into the text, higher by that much.
+        to_axes = axes.transAxes.inverted()
+        title.set_y(to_axes.transform((0, offset_top))[1])
+        if (bottom := title.get_window_extent(renderer).y0) < offset_top:
+            title.set_y(to_axes.transform((0, 2 * offset_top - bottom))[1])
+        lifted = True
+    return lifted
 
 
 def _fits(figure, drawn_texts: list, renderer) -> bool:
