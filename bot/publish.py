@@ -96,14 +96,34 @@ def upsert_comment(forge: Forge, report: Report, body: str, mode: str) -> Publis
     if mode == COMMENT_NEW:
         created = forge.create_comment(body)
         return Published(CREATED, created.url, body)
-    existing = sorted(forge.report_comments(report.report_id), key=lambda c: c.created_at)
+    existing = _oldest_first(forge, report)
     if not existing:
-        created = forge.create_comment(body)
-        return Published(CREATED, created.url, body)
+        return _created(forge, report, body)
     keep, duplicates = existing[-1], existing[:-1]
     for duplicate in duplicates:
         log.info("deleting duplicate report comment %s", duplicate.url)
         forge.delete_comment(duplicate)
+    return _updated(forge, keep, report, body)
+
+
+def _oldest_first(forge: Forge, report: Report) -> list[Comment]:
+    return sorted(forge.report_comments(report.report_id), key=lambda c: c.created_at)
+
+
+def _created(forge: Forge, report: Report, body: str) -> Published:
+    """A new comment. Another run that found none at the same moment may have made one too. The
+    oldest stays: the run that made a later one sees the earlier one when it looks, deletes its own
+    and updates that one; so the two end with one comment, and none deletes a comment twice."""
+    created = forge.create_comment(body)
+    existing = _oldest_first(forge, report)
+    if not existing or existing[0].id == created.id:
+        return Published(CREATED, created.url, body)
+    log.info("another run commented meanwhile: deleting this run's comment %s", created.url)
+    forge.delete_comment(created)
+    return _updated(forge, existing[0], report, body)
+
+
+def _updated(forge: Forge, keep: Comment, report: Report, body: str) -> Published:
     if _would_go_backwards(forge, keep, report.head.sha):
         log.warning(
             "not updating %s: it already reports on the PR's newer head; this run reported on %s",

@@ -52,6 +52,49 @@ def test_duplicates_are_cleaned_keeping_the_newest(tmp_path):
     assert [c.id for c in remaining] == [newest.id]
 
 
+class RacedForge(LocalForge):
+    """Another run, which found no comment either, comments just before this run does."""
+
+    def __init__(self, folder, other_body: str, **kwargs):
+        super().__init__(folder, **kwargs)
+        self.other_body = other_body
+
+    def create_comment(self, body: str):
+        if self.other_body:
+            super().create_comment(self.other_body)
+            self.other_body = ""
+        return super().create_comment(body)
+
+
+def test_two_runs_that_both_found_no_comment_leave_one(tmp_path):
+    forge = RacedForge(tmp_path / "forge", marker("default", OLD_HEAD) + "\nthe other run's report")
+    published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    [left] = forge.report_comments("default")
+    assert left.id == 1  # the oldest, the other run's: this run deleted its own and updated that one
+    assert published.action == UPDATED and left.body == published.body
+
+
+def test_the_run_whose_comment_is_the_oldest_keeps_it_and_leaves_the_later_one_to_its_run(tmp_path):
+    class CommentedJustAfter(LocalForge):
+        def create_comment(self, body: str):
+            created = super().create_comment(body)
+            super().create_comment(marker("default", OLD_HEAD) + "\nthe other run's report")
+            return created
+
+    forge = CommentedJustAfter(tmp_path / "forge")
+    published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    assert published.action == CREATED
+    assert [c.id for c in forge.report_comments("default")] == [1, 2]  # the other run deletes its own
+
+
+def test_a_run_that_loses_the_race_to_a_newer_head_leaves_that_report(tmp_path):
+    forge = RacedForge(tmp_path / "forge", marker("default", NEW_HEAD) + "\nthe newer head's report",
+                       head_sha=NEW_HEAD)
+    published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    [left] = forge.report_comments("default")
+    assert published.action == SKIPPED_NEWER and parse_marker(left.body)[1] == NEW_HEAD
+
+
 def test_an_older_run_never_overwrites_a_newer_head(tmp_path):
     forge = LocalForge(tmp_path / "forge", head_sha=NEW_HEAD)
     publish(forge, report_on(NEW_HEAD), tmp_path, PublishOptions())
