@@ -124,9 +124,10 @@ def _lift_titles(figure, renderer) -> bool:
         offset, title = axes.yaxis.offsetText, axes.title
         if not (offset.get_visible() and offset.get_text() and title.get_visible() and title.get_text()):
             continue
-        offset_top = offset.get_window_extent(renderer).y1
-        if Bbox.intersection(offset.get_window_extent(renderer), title.get_window_extent(renderer)) is None:
+        offset_box = offset.get_window_extent(renderer)
+        if Bbox.intersection(offset_box, title.get_window_extent(renderer)) is None:
             continue
+        offset_top = offset_box.y1
         # The title's anchor to the offset text's top, its pad above; then, if its descent still
         # reaches down into the text, higher by that much.
         to_axes = axes.transAxes.inverted()
