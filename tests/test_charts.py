@@ -302,6 +302,13 @@ def test_the_fit_check_catches_each_text_that_sticks_out(where):
     assert not _inside_the_figure(figure)  # matplotlib's own measure agrees
 
 
+def _title_settings(matplotlibs_placement: bool) -> dict:
+    """The chart settings, or those with matplotlib's own placement of titles."""
+    from bot.charts.figure import CHART_SETTINGS
+
+    return {**CHART_SETTINGS, "axes.titley": None} if matplotlibs_placement else CHART_SETTINGS
+
+
 def _saved_line_chart(path: Path, title: str, values: list[float], matplotlibs_placement: bool):
     """A line chart as the job draws it (titles at the top of their axes, bot.charts.figure), or
     with matplotlib's own placement of titles."""
@@ -310,8 +317,7 @@ def _saved_line_chart(path: Path, title: str, values: list[float], matplotlibs_p
 
     points = [{"rev": HEAD, "step": step, "value": value} for step, value in enumerate(values)]
     plot = points_plot("curve.csv", title, "linear", x="step", y="value", datapoints=points)
-    settings = {**drawing.CHART_SETTINGS, "axes.titley": None} if matplotlibs_placement else drawing.CHART_SETTINGS
-    with mock.patch.object(drawing, "CHART_SETTINGS", settings):
+    with mock.patch.object(drawing, "CHART_SETTINGS", _title_settings(matplotlibs_placement)):
         ((_, figure),) = drawing.draw(plot, LABELS).figures
     save(figure, path)
     return figure
@@ -344,10 +350,9 @@ def test_panels_laid_out_by_constrained_layout_lift_their_titles_too(tmp_path, m
     import matplotlib
     from matplotlib.transforms import Bbox
 
-    from bot.charts.figure import CHART_SETTINGS, new_figure, save
+    from bot.charts.figure import new_figure, save
 
-    settings = {**CHART_SETTINGS, "axes.titley": None} if matplotlibs_placement else CHART_SETTINGS
-    with matplotlib.rc_context(settings):
+    with matplotlib.rc_context(_title_settings(matplotlibs_placement)):
         figure = new_figure()  # constrained layout, as the charts of several panels are
         for number in (1, 2):
             axes = figure.add_subplot(1, 2, number)

@@ -53,17 +53,20 @@ def test_duplicates_are_cleaned_keeping_the_newest(tmp_path):
 
 
 class RacedForge(LocalForge):
-    """Another run, which found no comment either, comments just before this run does."""
+    """Another run, which found no comment either, comments just before this run does (or just after)."""
 
-    def __init__(self, folder, other_body: str, **kwargs):
+    def __init__(self, folder, other_body: str, after: bool = False, **kwargs):
         super().__init__(folder, **kwargs)
-        self.other_body = other_body
+        self.other_body, self.after = other_body, after
 
     def create_comment(self, body: str):
-        if self.other_body:
-            super().create_comment(self.other_body)
-            self.other_body = ""
-        return super().create_comment(body)
+        other_body, self.other_body = self.other_body, ""
+        if other_body and not self.after:
+            super().create_comment(other_body)
+        created = super().create_comment(body)
+        if other_body and self.after:
+            super().create_comment(other_body)
+        return created
 
 
 def test_two_runs_that_both_found_no_comment_leave_one(tmp_path):
@@ -75,13 +78,7 @@ def test_two_runs_that_both_found_no_comment_leave_one(tmp_path):
 
 
 def test_the_run_whose_comment_is_the_oldest_keeps_it_and_leaves_the_later_one_to_its_run(tmp_path):
-    class CommentedJustAfter(LocalForge):
-        def create_comment(self, body: str):
-            created = super().create_comment(body)
-            super().create_comment(marker("default", OLD_HEAD) + "\nthe other run's report")
-            return created
-
-    forge = CommentedJustAfter(tmp_path / "forge")
+    forge = RacedForge(tmp_path / "forge", marker("default", OLD_HEAD) + "\nthe other run's report", after=True)
     published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
     assert published.action == CREATED
     assert [c.id for c in forge.report_comments("default")] == [1, 2]  # the other run deletes its own
