@@ -99,10 +99,12 @@ def upsert_comment(forge: Forge, report: Report, body: str, mode: str) -> Publis
     existing = _oldest_first(forge, report)
     if not existing:
         return _created(forge, report, body)
-    keep, duplicates = existing[-1], existing[:-1]
+    # The oldest stays, as after a race in _created: its URL (in notification emails, in links) lasts,
+    # and every run, whichever way it found the duplicates, deletes the same ones.
+    keep, duplicates = existing[0], existing[1:]
     for duplicate in duplicates:
         log.info("deleting duplicate report comment %s", duplicate.url)
-        forge.delete_comment(duplicate)
+        _delete(forge, report, duplicate)
     return _updated(forge, keep, report, body)
 
 
@@ -113,14 +115,23 @@ def _oldest_first(forge: Forge, report: Report) -> list[Comment]:
 def _created(forge: Forge, report: Report, body: str) -> Published:
     """A new comment. Another run that found none at the same moment may have made one too. The
     oldest stays: the run that made a later one sees the earlier one when it looks, deletes its own
-    and updates that one; so the two end with one comment, and none deletes a comment twice."""
+    and updates that one; so the two end with one comment."""
     created = forge.create_comment(body)
     existing = _oldest_first(forge, report)
     if not existing or existing[0].id == created.id:
         return Published(CREATED, created.url, body)
     log.info("another run commented meanwhile: deleting this run's comment %s", created.url)
-    forge.delete_comment(created)
+    _delete(forge, report, created)
     return _updated(forge, existing[0], report, body)
+
+
+def _delete(forge: Forge, report: Report, duplicate: Comment) -> None:
+    """A run that started meanwhile may have deleted the same duplicate: gone is what was wanted."""
+    try:
+        forge.delete_comment(duplicate)
+    except ForgeRefused:
+        if any(comment.id == duplicate.id for comment in forge.report_comments(report.report_id)):
+            raise
 
 
 def _updated(forge: Forge, keep: Comment, report: Report, body: str) -> Published:

@@ -118,15 +118,27 @@ def test_its_comment_is_found_among_foreign_ones_and_others_are_never_touched(fa
     assert not touched & {str(comment_id) for comment_id, _ in theirs}
 
 
-def test_duplicates_are_deleted_and_the_newest_kept(fake, bundle, tmp_path):
+def test_duplicates_are_deleted_and_the_oldest_kept(fake, bundle, tmp_path):
     forge = forge_for(fake, tmp_path)
     actions = fake.tokens[fake.job_token].user
     for text in ("first", "second", "third"):
         fake.add_comment(5, actions, f"{marker('default', HEAD)}\n{text}")
-    newest = fake.comments[5][-1].id
+    oldest = fake.comments[5][0].id
     publish(forge, make_report(), bundle, PublishOptions())
-    assert [c.id for c in own_comments(fake)] == [newest]
+    assert [c.id for c in own_comments(fake)] == [oldest]
     assert len(fake.requests_to("DELETE", r"/issues/comments/\d+$")) == 2
+
+
+def test_with_duplicates_the_image_goes_to_the_comment_that_stays(fake, bundle, tmp_path):
+    forge = forge_for(fake, tmp_path)
+    actions = fake.tokens[fake.job_token].user
+    for text in ("first", "second"):
+        fake.add_comment(5, actions, f"{marker('default', HEAD)}\n{text}")
+    kept = fake.comments[5][0]
+    publish(forge, make_report(images=["images/training.png"]), bundle, PublishOptions())
+    assert [c.id for c in own_comments(fake)] == [kept.id]
+    [attachment] = kept.assets
+    assert f"/attachments/{attachment.uuid})" in kept.body
 
 
 def test_an_older_head_never_overwrites_the_report_of_a_newer_one(fake, bundle, tmp_path):

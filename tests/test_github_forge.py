@@ -156,15 +156,15 @@ def test_finds_its_comment_after_150_foreign_ones(github, tmp_path):
     assert pages == ["1", "2"]  # every page read, following GitHub's Link header
 
 
-def test_duplicates_are_cleaned_up_keeping_the_newest(github, tmp_path):
+def test_duplicates_are_cleaned_up_keeping_the_oldest(github, tmp_path):
     older = github.add_comment(7, marker("default", HEAD_SHA) + "\nfirst", ACTIONS_BOT)
     newer = github.add_comment(7, marker("default", HEAD_SHA) + "\nsecond", ACTIONS_BOT)
 
     post(github, make_report(tmp_path), tmp_path)
 
-    assert [c["id"] for c in bot_comments(github)] == [newer["id"]]
+    assert [c["id"] for c in bot_comments(github)] == [older["id"]]
     assert [call.path for call in github.calls_of("issues/delete-comment")] == [
-        f"/repos/{github.repository}/issues/comments/{older['id']}"
+        f"/repos/{github.repository}/issues/comments/{newer['id']}"
     ]
 
 

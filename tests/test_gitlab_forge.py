@@ -160,19 +160,19 @@ def test_lists_every_page_of_a_long_discussion(fake, bundle):
     assert len(notes) == 231
 
 
-def test_duplicates_are_cleaned_up_and_the_newest_is_kept(fake, bundle):
+def test_duplicates_are_cleaned_up_and_the_oldest_is_kept(fake, bundle):
     notes = fake.merge_requests[3].notes
-    old = fake.add_note(notes, bot_user(fake), marker("default", HEAD) + "\nfirst")
+    oldest = fake.add_note(notes, bot_user(fake), marker("default", HEAD) + "\nfirst")
     other_report = fake.add_note(notes, bot_user(fake), marker("nightly", HEAD) + "\nanother report id")
-    newest = fake.add_note(notes, bot_user(fake), marker("default", HEAD) + "\nsecond")
+    newer = fake.add_note(notes, bot_user(fake), marker("default", HEAD) + "\nsecond")
 
     published = publish(forge_for(fake), make_report(), bundle, PublishOptions())
 
     assert published.action == UPDATED
-    assert [note.id for note in notes] == [other_report.id, newest.id]
-    assert newest.body.startswith(marker("default", HEAD) + "\n## ✅")
+    assert [note.id for note in notes] == [oldest.id, other_report.id]
+    assert oldest.body.startswith(marker("default", HEAD) + "\n## ✅")
     assert other_report.body.endswith("another report id")
-    assert old not in notes
+    assert newer not in notes
 
 
 def test_an_older_head_never_overwrites_a_newer_report(fake, bundle):

@@ -1,5 +1,8 @@
 """The forge-independent posting rules, against the local forge (comments as files)."""
 
+import pytest
+
+from bot.errors import ForgeRefused
 from bot.forges.base import marker, parse_marker
 from bot.forges.local import LocalForge
 from bot.publish import (
@@ -41,15 +44,15 @@ def test_first_run_creates_then_rerun_updates_in_place(tmp_path):
     assert parse_marker(forge.report_comments("default")[0].body) == ("default", NEW_HEAD)
 
 
-def test_duplicates_are_cleaned_keeping_the_newest(tmp_path):
+def test_duplicates_are_cleaned_keeping_the_oldest(tmp_path):
     forge = LocalForge(tmp_path / "forge")
     for _ in range(3):
         forge.create_comment(marker("default", OLD_HEAD) + "\nold")
-    newest = forge.report_comments("default")[-1]
+    oldest = forge.report_comments("default")[0]
     published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
     assert published.action == UPDATED
     remaining = forge.report_comments("default")
-    assert [c.id for c in remaining] == [newest.id]
+    assert [c.id for c in remaining] == [oldest.id]
 
 
 class RacedForge(LocalForge):
@@ -82,6 +85,35 @@ def test_the_run_whose_comment_is_the_oldest_keeps_it_and_leaves_the_later_one_t
     published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
     assert published.action == CREATED
     assert [c.id for c in forge.report_comments("default")] == [1, 2]  # the other run deletes its own
+
+
+class ThreeRacedForge(RacedForge):
+    """As RacedForge, and a third run that starts as this one comments deletes this run's comment
+    (the oldest stays), before this run looks again and finds that same comment to delete."""
+
+    def create_comment(self, body: str):
+        created = super().create_comment(body)
+        LocalForge.delete_comment(self, created)
+        return created
+
+
+def test_a_third_run_that_deleted_the_same_duplicate_first_leaves_one(tmp_path):
+    forge = ThreeRacedForge(tmp_path / "forge", marker("default", OLD_HEAD) + "\nthe other run's report")
+    published = publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
+    [left] = forge.report_comments("default")
+    assert left.id == 1 and published.action == UPDATED and left.body == published.body
+
+
+def test_a_duplicate_that_cannot_be_deleted_still_fails_the_post(tmp_path):
+    class Undeletable(LocalForge):
+        def delete_comment(self, comment):
+            raise ForgeRefused("deleting a comment: 403 Forbidden")
+
+    forge = Undeletable(tmp_path / "forge")
+    for _ in range(2):
+        forge.create_comment(marker("default", OLD_HEAD) + "\nold")
+    with pytest.raises(ForgeRefused, match="403"):
+        publish(forge, report_on(OLD_HEAD), tmp_path, PublishOptions())
 
 
 def test_a_run_that_loses_the_race_to_a_newer_head_leaves_that_report(tmp_path):

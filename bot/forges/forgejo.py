@@ -156,7 +156,7 @@ class ForgejoForge:
     def _comment_for_images(self, report_id: str) -> dict[str, Any]:
         ours = self._report_values(report_id)
         if ours:
-            return max(ours, key=lambda value: str(value.get("created_at") or ""))  # the one publish keeps
+            return min(ours, key=lambda value: str(value.get("created_at") or ""))  # the one publish keeps
         doing = f"commenting on pull request #{self.number}"
         with self.client.calling(doing):
             return self.client.json("POST", f"{self.repo_path}/issues/{self.number}/comments", doing,

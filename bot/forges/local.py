@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from bot.errors import ForgeRefused
 from bot.forges.base import MARKER, CheckRun, Comment
 
 
@@ -53,7 +54,10 @@ class LocalForge:
         return self._write(int(comment.id), body)
 
     def delete_comment(self, comment: Comment) -> None:
-        (self.folder / "comments" / f"{int(comment.id):06d}.json").unlink()
+        try:
+            (self.folder / "comments" / f"{int(comment.id):06d}.json").unlink()
+        except FileNotFoundError:  # as a forge's API answers 404
+            raise ForgeRefused(f"deleting comment {comment.id}: it is not there") from None
 
     def set_status(self, state: str, description: str, target_url: str) -> None:
         status = {"state": state, "description": description, "target_url": target_url}
